@@ -79,7 +79,10 @@ export function frameBody(frame: Buffer): Buffer {
  * The id is a signed 16-bit integer from v3 on (spec v4 §2.3).
  */
 export function patchStreamId(frame: Buffer, streamId: number, offset = 0): void {
-  frame.writeInt16BE(streamId, offset + 2);
+  // Two byte stores instead of writeInt16BE: no range check on the hot path (ids come from our own
+  // allocator, and the masks keep any value in 16 bits, as two's complement).
+  frame[offset + 2] = (streamId >> 8) & 0xff;
+  frame[offset + 3] = streamId & 0xff;
 }
 
 /** Sets or clears header flags in place (e.g. the compression flag after re-encoding a body). */

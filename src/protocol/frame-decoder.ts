@@ -1,0 +1,193 @@
+// Streaming frame decoder: socket chunks in, whole frames out (spec v4 §2, v5 §2.4 envelopes).
+//
+// A frame that lies inside one chunk is handed out as a view into that chunk: no copy. Only a
+// frame that straddles chunks is copied, once, into a buffer allocated for exactly that frame
+// (the body length is known from the header before anything is buffered). Buffers are never
+// reused or compacted, because a view handed out here may still be queued on another socket.
+//
+// The declared body length is checked against the limit before a single body byte is buffered,
+// so a hostile 2 GiB length costs nothing. After a ProtocolError the framing is lost: the decoder
+// stays failed and the caller closes the connection.
+
+import {
+  DEFAULT_MAX_FRAME_LENGTH,
+  HEADER_LENGTH,
+  RESPONSE_BIT,
+  isKnownVersion,
+} from './constants.js';
+import { bufferView } from './buffer-view.js';
+import { ProtocolError, ProtocolErrorCode } from './errors.js';
+
+export interface FrameDecoderOptions {
+  /** Called once per whole frame, header included. The view is valid as long as the caller keeps it. */
+  onFrame: (frame: Buffer) => void;
+  /** Largest accepted frame, header included. Default 256 MiB, as Cassandra. */
+  maxFrameLength?: number;
+  /** 'request' on the server side of a connection, 'response' on the client side. */
+  direction?: 'request' | 'response';
+}
+
+export class FrameDecoder {
+  private readonly onFrame: (frame: Buffer) => void;
+  private readonly maxBodyLength: number;
+  /** Value the direction bit must have, or -1 for either. */
+  private readonly directionBit: number;
+
+  /** Bytes of a header cut short at the end of a chunk (fewer than 9). */
+  private readonly headerScratch = Buffer.alloc(HEADER_LENGTH);
+  private headerFilled = 0;
+  /** The frame being assembled across chunks, allocated at its exact size. */
+  private partial: Buffer | null = null;
+  private partialFilled = 0;
+  private failure: ProtocolError | null = null;
+  /** 1 for each first header byte (version + direction bit) this decoder accepts. */
+  private readonly acceptedFirstBytes = new Uint8Array(256);
+
+  constructor(options: FrameDecoderOptions) {
+    this.onFrame = options.onFrame;
+    const max = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
+    if (!Number.isInteger(max) || max < HEADER_LENGTH) {
+      throw new RangeError(`maxFrameLength must be an integer >= ${HEADER_LENGTH}`);
+    }
+    this.maxBodyLength = max - HEADER_LENGTH;
+    this.directionBit =
+      options.direction === undefined ? -1 : options.direction === 'response' ? RESPONSE_BIT : 0;
+    for (let first = 0; first < 256; first++) {
+      const directionOk = this.directionBit < 0 || (first & RESPONSE_BIT) === this.directionBit;
+      if (directionOk && isKnownVersion(first & 0x7f)) this.acceptedFirstBytes[first] = 1;
+    }
+  }
+
+  /** True while part of a frame is buffered. */
+  get midFrame(): boolean {
+    return this.headerFilled > 0 || this.partial !== null;
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.partial !== null ? this.partialFilled : this.headerFilled;
+  }
+
+  /** Feeds one chunk; calls onFrame for every frame it completes. */
+  push(chunk: Buffer): void {
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.decode(chunk);
+    } catch (err) {
+      if (ProtocolError.isProtocolError(err)) this.failure = err;
+      throw err;
+    }
+  }
+
+  /**
+   * Feeds the payload of a v5 self-contained segment, which must hold whole frames only
+   * (spec v5 §2.1: "a self-contained segment ... contains one or more complete frames").
+   */
+  pushSelfContained(payload: Buffer): void {
+    if (this.midFrame) this.fail('self-contained segment arrived in the middle of a frame');
+    this.push(payload);
+    if (this.midFrame) this.fail('self-contained segment ends in the middle of a frame');
+  }
+
+  private decode(chunk: Buffer): void {
+    let offset = 0;
+    const length = chunk.length;
+
+    if (this.headerFilled > 0) {
+      const take = Math.min(HEADER_LENGTH - this.headerFilled, length);
+      chunk.copy(this.headerScratch, this.headerFilled, 0, take);
+      this.headerFilled += take;
+      offset = take;
+      if (this.headerFilled < HEADER_LENGTH) return;
+      this.headerFilled = 0;
+      const bodyLength = this.checkHeader(this.headerScratch, 0);
+      this.partial = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
+      this.headerScratch.copy(this.partial, 0);
+      this.partialFilled = HEADER_LENGTH;
+    }
+
+    if (this.partial !== null) {
+      const frame = this.partial;
+      const take = Math.min(frame.length - this.partialFilled, length - offset);
+      chunk.copy(frame, this.partialFilled, offset, offset + take);
+      this.partialFilled += take;
+      offset += take;
+      if (this.partialFilled < frame.length) return;
+      this.partial = null;
+      this.partialFilled = 0;
+      this.onFrame(frame);
+    }
+
+    // The hot loop: frames wholly inside this chunk become views. Bytes are read by index (the
+    // loop condition bounds them) and the version byte through a lookup table: this loop runs
+    // once per forwarded frame.
+    const accepted = this.acceptedFirstBytes;
+    const maxBody = this.maxBodyLength;
+    while (length - offset >= HEADER_LENGTH) {
+      const bodyLength =
+        (chunk[offset + 5]! << 24) |
+        (chunk[offset + 6]! << 16) |
+        (chunk[offset + 7]! << 8) |
+        chunk[offset + 8]!;
+      if (accepted[chunk[offset]!] !== 1 || bodyLength < 0 || bodyLength > maxBody) {
+        this.checkHeader(chunk, offset); // throws the precise error
+      }
+      const end = offset + HEADER_LENGTH + bodyLength;
+      if (end > length) {
+        const frame = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
+        chunk.copy(frame, 0, offset, length);
+        this.partial = frame;
+        this.partialFilled = length - offset;
+        return;
+      }
+      this.onFrame(bufferView(chunk, offset, end));
+      offset = end;
+    }
+
+    if (offset < length) {
+      // Check the version byte now: a v1/v2 peer sends 8-byte headers, and a short OPTIONS would
+      // otherwise wait forever for a ninth byte instead of getting its "unsupported version" answer.
+      this.checkFirstByte(chunk.readUInt8(offset));
+      chunk.copy(this.headerScratch, 0, offset, length);
+      this.headerFilled = length - offset;
+    }
+  }
+
+  /** Validates the 9 header bytes at `offset` and returns the body length. */
+  private checkHeader(buf: Buffer, offset: number): number {
+    this.checkFirstByte(buf.readUInt8(offset));
+    // spec v4 §2.5: "length ... an integer representing the length of the body"; a signed [int].
+    const bodyLength = buf.readInt32BE(offset + 5);
+    if (bodyLength < 0) this.fail(`negative frame body length ${bodyLength}`);
+    if (bodyLength > this.maxBodyLength) {
+      throw new ProtocolError(
+        ProtocolErrorCode.FRAME_TOO_LARGE,
+        `frame of ${HEADER_LENGTH + bodyLength} bytes exceeds the limit of ${this.maxBodyLength + HEADER_LENGTH}`,
+      );
+    }
+    return bodyLength;
+  }
+
+  /** The version byte: a version whose header we can read, and the expected direction bit. */
+  private checkFirstByte(first: number): void {
+    const version = first & 0x7f;
+    if (!isKnownVersion(version)) {
+      throw new ProtocolError(
+        ProtocolErrorCode.UNSUPPORTED_VERSION,
+        `Invalid or unsupported protocol version (${version})`,
+        { version },
+      );
+    }
+    if (this.directionBit >= 0 && (first & RESPONSE_BIT) !== this.directionBit) {
+      this.fail(
+        this.directionBit === 0
+          ? 'received a response frame where a request was expected'
+          : 'received a request frame where a response was expected',
+      );
+    }
+  }
+
+  private fail(message: string): never {
+    throw new ProtocolError(ProtocolErrorCode.MALFORMED, message);
+  }
+}
