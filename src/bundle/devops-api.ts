@@ -1,0 +1,108 @@
+// Token mode: the proxy downloads the Secure Connect Bundle itself through Astra's DevOps API
+// (../shared/docs/astra-formats.md §5): POST /v2/databases/{id}/secureBundleURL?all=true with the
+// token as a Bearer credential returns pre-signed download URLs; a plain GET of the first one
+// returns the zip. `all=true` always answers a JSON array (cql-proxy issue #131).
+
+import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
+
+export interface BundleDownloadOptions {
+  apiUrl: string;
+  token: string;
+  databaseId: string;
+  timeoutMs: number;
+}
+
+export async function downloadSecureConnectBundle(options: BundleDownloadOptions): Promise<Buffer> {
+  const base = options.apiUrl.replace(/\/+$/, '');
+  const url = `${base}/v2/databases/${encodeURIComponent(options.databaseId)}/secureBundleURL?all=true`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+  } catch (err) {
+    throw new ProxyError(
+      ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+      `cannot reach the Astra DevOps API at ${base}: ${causeMessage(err)}`,
+      { cause: err },
+    );
+  }
+  const text = await response.text();
+  if (response.status === 401 || response.status === 403) {
+    throw new ProxyError(
+      ProxyErrorCode.TOKEN_REJECTED,
+      `the Astra DevOps API rejected the token (HTTP ${response.status}${apiMessage(text)}); check --astra-token`,
+    );
+  }
+  if (response.status === 404) {
+    throw new ProxyError(
+      ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+      `the Astra DevOps API knows no database ${options.databaseId} (HTTP 404${apiMessage(text)}); check --astra-database-id`,
+    );
+  }
+  if (response.status !== 200) {
+    throw new ProxyError(
+      ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+      `unable to generate bundle URLs, the Astra DevOps API answered HTTP ${response.status}${apiMessage(text)}`,
+    );
+  }
+  const downloadUrl = firstDownloadUrl(text);
+  let zip: Response;
+  try {
+    zip = await fetch(downloadUrl, { signal: AbortSignal.timeout(options.timeoutMs) });
+  } catch (err) {
+    throw new ProxyError(
+      ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+      `cannot download the secure connect bundle: ${causeMessage(err)}`,
+      { cause: err },
+    );
+  }
+  if (zip.status !== 200) {
+    throw new ProxyError(
+      ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+      `cannot download the secure connect bundle: HTTP ${zip.status}`,
+    );
+  }
+  return Buffer.from(await zip.arrayBuffer());
+}
+
+function firstDownloadUrl(text: string): string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    doc = undefined;
+  }
+  const first: unknown = Array.isArray(doc) ? doc[0] : doc;
+  const url =
+    typeof first === 'object' && first !== null
+      ? (first as Record<string, unknown>).downloadURL
+      : undefined;
+  if (typeof url !== 'string' || url === '') {
+    throw new ProxyError(
+      ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+      'the Astra DevOps API answer holds no downloadURL',
+    );
+  }
+  return url;
+}
+
+/** `: <first error message>` from an API error body `{"errors":[{"message":...}]}`, or ''. */
+function apiMessage(text: string): string {
+  try {
+    const doc = JSON.parse(text) as { errors?: { message?: unknown }[] };
+    const message = doc.errors?.[0]?.message;
+    return typeof message === 'string' ? `: ${message}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/** fetch wraps network errors as "fetch failed" with the useful part in `cause`. */
+function causeMessage(err: unknown): string {
+  if (err instanceof Error && err.cause !== undefined)
+    return `${err.message} (${errorMessage(err.cause)})`;
+  return errorMessage(err);
+}

@@ -1,0 +1,139 @@
+// Astra's metadata service: GET https://<config.host>:<config.port>/metadata over mutual TLS
+// gives the SNI proxy address and the host ids of the region's nodes
+// (../shared/docs/astra-formats.md §2). Fetched with a timeout and a few retries, because it is
+// the first thing start-up needs and a transient failure should not stop the proxy.
+
+import { request } from 'node:https';
+import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
+import type { SecureConnectBundle } from './secure-connect-bundle.js';
+
+export interface AstraMetadata {
+  region: string;
+  localDc: string;
+  sniProxy: { host: string; port: number };
+  /** Host ids of the coordinators of this region: the SNI server names. */
+  contactPoints: string[];
+}
+
+export interface MetadataFetchOptions {
+  timeoutMs: number;
+  /** Attempts in all, at least 1. */
+  attempts?: number;
+  /** Pause before the second attempt; doubles each time. */
+  retryDelayMs?: number;
+}
+
+export async function fetchAstraMetadata(
+  bundle: SecureConnectBundle,
+  options: MetadataFetchOptions,
+): Promise<AstraMetadata> {
+  const attempts = Math.max(1, options.attempts ?? 3);
+  let delay = options.retryDelayMs ?? 500;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return parseMetadata(await getMetadata(bundle, options.timeoutMs));
+    } catch (err) {
+      lastError = err;
+      // A malformed answer will not improve on retry.
+      if (ProxyError.isProxyError(err) && err.message.includes('malformed')) throw err;
+      if (attempt < attempts) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay *= 2;
+      }
+    }
+  }
+  throw new ProxyError(
+    ProxyErrorCode.METADATA_UNAVAILABLE,
+    `Astra metadata service https://${hostPort(bundle)}/metadata did not answer after ${attempts} attempts: ${errorMessage(lastError)}`,
+    { cause: lastError },
+  );
+}
+
+function hostPort(bundle: SecureConnectBundle): string {
+  return `${bundle.host.includes(':') ? `[${bundle.host}]` : bundle.host}:${bundle.port}`;
+}
+
+function getMetadata(bundle: SecureConnectBundle, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: bundle.host,
+        port: bundle.port,
+        path: '/metadata',
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        ca: bundle.ca,
+        cert: bundle.cert,
+        key: bundle.key,
+        // The certificate is checked against config.json's host, as every driver does.
+        rejectUnauthorized: true,
+        timeout: timeoutMs,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) {
+            reject(new Error(`HTTP ${res.statusCode ?? '?'}: ${body.slice(0, 200)}`));
+          } else {
+            resolve(body);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function malformed(detail: string): ProxyError {
+  return new ProxyError(
+    ProxyErrorCode.METADATA_UNAVAILABLE,
+    `Astra metadata service answer is malformed: ${detail}`,
+  );
+}
+
+/** Validates the JSON shape of astra-formats.md §2.2. */
+export function parseMetadata(body: string): AstraMetadata {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    throw malformed('not JSON');
+  }
+  if (typeof doc !== 'object' || doc === null) throw malformed('not a JSON object');
+  const root = doc as Record<string, unknown>;
+  const info = root.contact_info;
+  if (typeof info !== 'object' || info === null) throw malformed('no contact_info');
+  const contact = info as Record<string, unknown>;
+  const sni = contact.sni_proxy_address;
+  if (typeof sni !== 'string') throw malformed('no contact_info.sni_proxy_address');
+  const sniProxy = parseHostPort(sni);
+  if (sniProxy === undefined) throw malformed(`sni_proxy_address "${sni}" is not host:port`);
+  const points = contact.contact_points;
+  if (
+    !Array.isArray(points) ||
+    points.length === 0 ||
+    !points.every((p) => typeof p === 'string')
+  ) {
+    throw malformed('contact_info.contact_points is not a non-empty list of host ids');
+  }
+  const localDc = typeof contact.local_dc === 'string' ? contact.local_dc : undefined;
+  const region = typeof root.region === 'string' ? root.region : localDc;
+  if (region === undefined) throw malformed('neither region nor contact_info.local_dc is given');
+  return { region, localDc: localDc ?? region, sniProxy, contactPoints: points };
+}
+
+/** `host:port` or `[v6]:port`. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1] ?? m[2] ?? '', port };
+}

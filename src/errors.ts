@@ -1,0 +1,37 @@
+// Errors of the program outside the protocol layer, each with a stable code. Expected failures
+// (a bad bundle, a rejected token, a port in use) are shown to the user as one line, without a
+// stack trace; the code lets tests and callers tell them apart without matching message text.
+
+export const ProxyErrorCode = {
+  CONFIG_INVALID: 'CQLP_CONFIG_INVALID',
+  BUNDLE_INVALID: 'CQLP_BUNDLE_INVALID',
+  METADATA_UNAVAILABLE: 'CQLP_METADATA_UNAVAILABLE',
+  TOKEN_REJECTED: 'CQLP_TOKEN_REJECTED',
+  BUNDLE_DOWNLOAD_FAILED: 'CQLP_BUNDLE_DOWNLOAD_FAILED',
+  CLUSTER_UNAVAILABLE: 'CQLP_CLUSTER_UNAVAILABLE',
+  AUTHENTICATION_FAILED: 'CQLP_AUTHENTICATION_FAILED',
+  LISTEN_FAILED: 'CQLP_LISTEN_FAILED',
+} as const;
+export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+
+const BRAND = Symbol.for('cql-proxy-ts.ProxyError');
+
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  readonly [BRAND] = true;
+
+  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProxyError';
+    this.code = code;
+  }
+
+  static isProxyError(value: unknown): value is ProxyError {
+    return typeof value === 'object' && value !== null && BRAND in value;
+  }
+}
+
+/** The message of any thrown value, for one-line reports. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
