@@ -40,6 +40,9 @@ export class FrameDecoder {
   private partial: Buffer | null = null;
   private partialFilled = 0;
   private failure: ProtocolError | null = null;
+  /** Set by detach(): stop at the current frame and keep the rest of the chunk. */
+  private detached = false;
+  private remainder: Buffer | undefined;
   /** 1 for each first header byte (version + direction bit) this decoder accepts. */
   private readonly acceptedFirstBytes = new Uint8Array(256);
 
@@ -68,6 +71,22 @@ export class FrameDecoder {
     return this.partial !== null ? this.partialFilled : this.headerFilled;
   }
 
+  /**
+   * Called from inside onFrame: this decoder stops after the current frame, and the unread rest of
+   * the chunk is kept for takeRemainder(). Used where the framing changes mid-stream: v5 switches
+   * to segments right after the STARTUP response (spec v5 §2.3.1).
+   */
+  detach(): void {
+    this.detached = true;
+  }
+
+  /** After detach(): the bytes of the chunk that followed the last frame, if any. */
+  takeRemainder(): Buffer | undefined {
+    const rest = this.remainder;
+    this.remainder = undefined;
+    return rest;
+  }
+
   /** Feeds one chunk; calls onFrame for every frame it completes. */
   push(chunk: Buffer): void {
     if (this.failure !== null) throw this.failure;
@@ -90,6 +109,7 @@ export class FrameDecoder {
   }
 
   private decode(chunk: Buffer): void {
+    if (this.detached) throw new Error('push() after detach()');
     let offset = 0;
     const length = chunk.length;
 
@@ -116,6 +136,10 @@ export class FrameDecoder {
       this.partial = null;
       this.partialFilled = 0;
       this.onFrame(frame);
+      if (this.detached) {
+        if (offset < length) this.remainder = chunk.subarray(offset);
+        return;
+      }
     }
 
     // The hot loop: frames wholly inside this chunk become views. Bytes are read by index (the
@@ -142,6 +166,10 @@ export class FrameDecoder {
       }
       this.onFrame(bufferView(chunk, offset, end));
       offset = end;
+      if (this.detached) {
+        if (offset < length) this.remainder = chunk.subarray(offset);
+        return;
+      }
     }
 
     if (offset < length) {

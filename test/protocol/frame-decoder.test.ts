@@ -271,3 +271,34 @@ describe('FrameDecoder', () => {
     );
   });
 });
+
+describe('FrameDecoder.detach', () => {
+  const READY = hex('85 00 0001 02 00000000');
+  const AFTER = hex('deadbeef');
+
+  for (const { name, chunks } of chunkings(Buffer.concat([READY, AFTER]))) {
+    it(`stops after the frame it was detached in and keeps the rest (${name})`, () => {
+      const frames: Buffer[] = [];
+      const decoder = new FrameDecoder({
+        onFrame: (f) => {
+          frames.push(Buffer.from(f));
+          decoder.detach();
+        },
+      });
+      const rest: Buffer[] = [];
+      for (const c of chunks) {
+        if (frames.length === 0) {
+          decoder.push(c);
+          const r = decoder.takeRemainder();
+          if (r !== undefined) rest.push(r);
+        } else {
+          rest.push(c);
+        }
+      }
+      expect(frames).toEqual([READY]);
+      expect(Buffer.concat(rest)).toEqual(AFTER);
+      expect(decoder.takeRemainder()).toBeUndefined();
+      expect(() => decoder.push(AFTER)).toThrow(/after detach/);
+    });
+  }
+});
