@@ -1,0 +1,204 @@
+// One CQL connection's byte stream, in either role: frames in, frames out.
+//
+// Incoming bytes go through the frame decoder (v3/v4/DSE, and v5 before its handshake ends) or,
+// after startSegments(), through the v5 segment decoder and then the frame decoder. Frames are
+// handed to onFrame exactly as they arrived: a v4 body may still be compressed, and the caller
+// decides whether it needs to look inside.
+//
+// Outgoing frames are queued and written once per event-loop turn (setImmediate), corked into one
+// writev, or packed into v5 segments: many small frames from many clients share one system call
+// and, with v5, one segment.
+
+import type { Socket } from 'node:net';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { ProtocolError, ProtocolErrorCode } from '../protocol/errors.js';
+import {
+  MAX_SEGMENT_PAYLOAD_LENGTH,
+  SegmentDecoder,
+  encodeSegments,
+  type SegmentCompression,
+} from '../protocol/segment.js';
+
+export interface FramedSocketOptions {
+  /** 'request' on the client-facing side, 'response' on connections to the cluster. */
+  incoming: 'request' | 'response';
+  maxFrameLength: number;
+  onFrame: (frame: Buffer) => void;
+  /** A framing error (the stream is lost: no further frames arrive) or a socket error. */
+  onError: (err: Error) => void;
+  /** The socket closed, for whatever reason; called once. */
+  onClose: () => void;
+  /** The socket drained after needsDrain was true. */
+  onDrain?: () => void;
+  /** Queued bytes beyond which needsDrain is true even before the socket says so. */
+  highWaterMark?: number;
+}
+
+export class FramedSocket {
+  readonly socket: Socket;
+  private readonly options: FramedSocketOptions;
+  private decoder: FrameDecoder;
+  private segmentDecoder: SegmentDecoder | undefined;
+  private outgoingSegments: SegmentCompression | undefined;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private insideOnFrame = false;
+  private failed = false;
+  private closedFlag = false;
+  private readonly highWaterMark: number;
+
+  constructor(socket: Socket, options: FramedSocketOptions) {
+    this.socket = socket;
+    this.options = options;
+    this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.decoder = this.newFrameDecoder();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => {
+      if (!this.failed) options.onError(err);
+    });
+    socket.on('close', () => {
+      if (this.closedFlag) return;
+      this.closedFlag = true;
+      this.pending = [];
+      options.onClose();
+    });
+    socket.on('drain', () => options.onDrain?.());
+  }
+
+  get closed(): boolean {
+    return this.closedFlag || this.socket.destroyed;
+  }
+
+  /** True when the writer should stop feeding this socket until onDrain. */
+  get needsDrain(): boolean {
+    return this.socket.writableNeedDrain || this.pendingBytes > this.highWaterMark;
+  }
+
+  get segmented(): boolean {
+    return this.outgoingSegments !== undefined;
+  }
+
+  /** Queues a whole frame; it is written at the end of this event-loop turn. */
+  write(frame: Buffer): void {
+    if (this.closed) return;
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushCallback);
+    }
+  }
+
+  private readonly flushCallback = (): void => this.flush();
+
+  /** Writes whatever is queued, now. */
+  flush(): void {
+    this.flushScheduled = false;
+    const frames = this.pending;
+    if (frames.length === 0 || this.closed) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.outgoingSegments !== undefined) {
+      this.socket.write(encodeSegments(frames, this.outgoingSegments));
+    } else if (frames.length === 1) {
+      this.socket.write(frames[0]!);
+    } else {
+      this.socket.cork();
+      for (const frame of frames) this.socket.write(frame);
+      this.socket.uncork();
+    }
+  }
+
+  /**
+   * Switches both directions to v5 segments (spec v5 §2.3.1): what is queued now (the READY or
+   * AUTHENTICATE that ends the handshake) still goes out as plain frames; everything after is
+   * segmented, and incoming bytes after the current frame are read as segments.
+   */
+  startSegments(compression: SegmentCompression): void {
+    if (this.outgoingSegments !== undefined) return;
+    this.flush();
+    this.outgoingSegments = compression;
+    const framesInSegments = this.newFrameDecoder();
+    this.segmentDecoder = new SegmentDecoder({
+      compression,
+      maxPayloadLength: MAX_SEGMENT_PAYLOAD_LENGTH,
+      onPayload: (payload, selfContained) => {
+        if (selfContained) framesInSegments.pushSelfContained(payload);
+        else framesInSegments.push(payload);
+      },
+    });
+    if (this.insideOnFrame) {
+      // The rest of the current chunk, if any, is already segment bytes.
+      this.decoder.detach();
+    } else if (this.decoder.midFrame) {
+      this.fail(
+        new ProtocolError(ProtocolErrorCode.MALFORMED, 'frame cut by the switch to segments'),
+      );
+    }
+    this.decoder = framesInSegments;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  /** Flushes, then closes the write side. */
+  end(): void {
+    this.flush();
+    this.socket.end();
+  }
+
+  destroy(err?: Error): void {
+    this.pending = [];
+    this.socket.destroy(err);
+  }
+
+  private newFrameDecoder(): FrameDecoder {
+    return new FrameDecoder({
+      direction: this.options.incoming,
+      maxFrameLength: this.options.maxFrameLength,
+      onFrame: (frame) => {
+        this.insideOnFrame = true;
+        try {
+          this.options.onFrame(frame);
+        } finally {
+          this.insideOnFrame = false;
+        }
+      },
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failed) return;
+    try {
+      if (this.segmentDecoder !== undefined) {
+        this.segmentDecoder.push(chunk);
+        return;
+      }
+      const before = this.decoder;
+      before.push(chunk);
+      if (this.decoder !== before) {
+        // startSegments() ran inside onFrame: the rest of this chunk is segment bytes.
+        const rest = before.takeRemainder();
+        // (TypeScript cannot see that onFrame may have set segmentDecoder during push.)
+        const segments = this.segmentDecoder as SegmentDecoder | undefined;
+        if (rest !== undefined) segments?.push(rest);
+      }
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.socket.pause();
+    this.options.onError(err);
+  }
+}
