@@ -11,6 +11,14 @@ export const ProxyErrorCode = {
   CLUSTER_UNAVAILABLE: 'CQLP_CLUSTER_UNAVAILABLE',
   AUTHENTICATION_FAILED: 'CQLP_AUTHENTICATION_FAILED',
   LISTEN_FAILED: 'CQLP_LISTEN_FAILED',
+  /** Opening a connection to a node failed: TCP, TLS, handshake or connect timeout. */
+  CONNECTION_FAILED: 'CQLP_CONNECTION_FAILED',
+  /** An established connection to a node was lost or closed; its requests did not complete. */
+  CONNECTION_CLOSED: 'CQLP_CONNECTION_CLOSED',
+  /** The node refused the protocol version (or every version negotiation tried). */
+  PROTOCOL_VERSION_REFUSED: 'CQLP_PROTOCOL_VERSION_REFUSED',
+  /** Every stream id of a connection is in flight. */
+  STREAMS_EXHAUSTED: 'CQLP_STREAMS_EXHAUSTED',
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
