@@ -1,0 +1,64 @@
+// The validated configuration of one proxy process. main.ts builds it from flags, environment
+// variables and an optional YAML file (see parseConfig in config-parse.ts); everything else takes
+// it as given.
+
+export interface PeerProxy {
+  rpcAddress: string;
+  dataCenter?: string;
+  tokens?: string[];
+}
+
+export interface Config {
+  // Astra
+  astraBundle: string | undefined;
+  astraToken: string | undefined;
+  astraDatabaseId: string | undefined;
+  astraApiUrl: string;
+  astraTimeoutMs: number;
+  // Cluster
+  contactPoints: { host: string; port: number }[];
+  username: string | undefined;
+  password: string | undefined;
+  /** Default port of contact points without one, and of every node found (cql-proxy --port). */
+  port: number;
+  /** First version tried upstream (steps down from there). */
+  protocolVersion: number;
+  /** Highest version accepted from clients. */
+  maxProtocolVersion: number;
+  numConns: number;
+  /** Backend TLS for contact points (Amazon Keyspaces, TLS-enabled Cassandra). */
+  clusterTls:
+    | {
+        caFile?: string;
+        certFile?: string;
+        keyFile?: string;
+        serverName?: string;
+        insecure?: boolean;
+      }
+    | undefined;
+  // Listener
+  bind: { host: string; port: number };
+  proxyCertFile: string | undefined;
+  proxyKeyFile: string | undefined;
+  maxClientConnections: number | undefined;
+  rpcAddress: string | undefined;
+  dataCenter: string | undefined;
+  tokens: string[] | undefined;
+  peers: PeerProxy[];
+  unsupportedWriteConsistencies: number[];
+  unsupportedWriteConsistencyOverride: number;
+  idempotentGraph: boolean;
+  // Timeouts
+  heartbeatIntervalMs: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  readinessTimeoutMs: number;
+  requestTimeoutMs: number;
+  // Operations
+  healthCheck: boolean;
+  metrics: boolean;
+  httpBind: { host: string; port: number };
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Largest accepted frame, header included. */
+  maxFrameLength: number;
+}

@@ -1,0 +1,556 @@
+// The cluster as the proxy sees it: a control connection that reads the topology and listens for
+// events, the nodes, and the sessions (pools per version/keyspace/compression) over them.
+//
+// Astra: the nodes come from system.local/system.peers of the region's coordinators, reached
+// through the SNI proxy by host id (rows of other regions are ignored, as cql-proxy does).
+// Contact points: the nodes are the rows' rpc_address (or peer) at --port.
+
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Logger } from '../ops/logger.js';
+import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
+import type { SecureConnectBundle } from '../bundle/secure-connect-bundle.js';
+import type { AstraMetadata } from '../bundle/metadata-service.js';
+import { bodyCompressor, type BodyCompressionName } from '../protocol/compression.js';
+import { ProtocolVersion, ResultKind, isDseVersion } from '../protocol/constants.js';
+import { decodeEvent } from '../protocol/messages/event.js';
+import type { SchemaChange } from '../protocol/messages/schema-change.js';
+import type { ResultMessage } from '../protocol/messages/result.js';
+import { decodeInet, decodeText, decodeUuid } from '../protocol/values.js';
+import { Backoff } from './backoff.js';
+import { UpstreamConnection } from './connection.js';
+import type { Backend, ClusterInfo } from './contract.js';
+import { CqlSessionError } from './contract.js';
+import {
+  astraEndpoint,
+  contactPointEndpoint,
+  type ContactPointTls,
+  type Endpoint,
+} from './endpoint.js';
+import { NodePool } from './node-pool.js';
+import { PreparedCache } from './prepared-cache.js';
+import { RequestTimeouts } from './request-timeouts.js';
+import { Session, newSessionMetrics, sessionKey, type SessionMetrics } from './session.js';
+
+export type ClusterTarget =
+  | { kind: 'astra'; bundle: SecureConnectBundle; metadata: AstraMetadata }
+  | {
+      kind: 'contact-points';
+      contactPoints: readonly { host: string; port: number }[];
+      /** Port of the nodes found in system.peers (cql-proxy's --port). */
+      port: number;
+      tls?: ContactPointTls;
+    };
+
+export interface ClusterOptions {
+  target: ClusterTarget;
+  credentials: { username: string; password: string } | undefined;
+  /** The first version tried on the control connection; it steps down from there. */
+  protocolVersion: number;
+  /** The highest version clients may use (cql-proxy's --max-protocol-version), if capped. */
+  maxClientVersion?: number;
+  numConnections: number;
+  connectTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxQueuedRequests: number;
+  maxFrameLength: number;
+  preparedCacheSize: number;
+  refreshDebounceMs: number;
+  reconnect: { baseMs: number; maxMs: number };
+  logger: Logger;
+}
+
+export interface ClusterNode {
+  key: string;
+  endpoint: Endpoint;
+  hostId: string | undefined;
+  /** rpc_address as the cluster reports it (the key of its events). */
+  address: string | undefined;
+  dataCenter: string | undefined;
+}
+
+export interface ClusterMetrics extends SessionMetrics {
+  controlReconnects: number;
+}
+
+interface Row {
+  [column: string]: Buffer | null;
+}
+
+export class Cluster implements Backend {
+  info: ClusterInfo;
+  readonly metrics: ClusterMetrics = { ...newSessionMetrics(), controlReconnects: 0 };
+  private readonly options: ClusterOptions;
+  private readonly logger: Logger;
+  private nodes = new Map<string, ClusterNode>();
+  private readonly sessions = new Map<string, Promise<Session>>();
+  private readonly schemaListeners = new Set<(change: SchemaChange) => void>();
+  private readonly nodeListeners = new Set<(node: ClusterNode, up: boolean) => void>();
+  private readonly preparedCache: PreparedCache;
+  private readonly timeouts: RequestTimeouts;
+  private control: UpstreamConnection | undefined;
+  private controlBackoff: Backoff;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private outageSince: number | undefined;
+  private closedFlag = false;
+
+  private constructor(options: ClusterOptions, info: ClusterInfo) {
+    this.options = options;
+    this.logger = options.logger;
+    this.info = info;
+    this.preparedCache = new PreparedCache(options.preparedCacheSize);
+    this.timeouts = new RequestTimeouts(options.requestTimeoutMs, () => this.metrics.timeouts++);
+    this.controlBackoff = new Backoff(options.reconnect.baseMs, options.reconnect.maxMs);
+  }
+
+  /** Connects the control connection and the default session; rejects with a ProxyError. */
+  static async connect(options: ClusterOptions): Promise<Cluster> {
+    const placeholder: ClusterInfo = {
+      releaseVersion: '',
+      cqlVersion: '',
+      partitioner: '',
+      dataCenter: '',
+      dseVersion: undefined,
+      productType: undefined,
+      protocolVersion: options.protocolVersion,
+      clientVersions: [],
+    };
+    const cluster = new Cluster(options, placeholder);
+    const initial = await cluster.initialEndpoints();
+    await cluster.connectControl(initial, true);
+    try {
+      await cluster.session(cluster.info.protocolVersion, undefined, undefined);
+    } catch (err) {
+      cluster.close();
+      throw err instanceof ProxyError
+        ? err
+        : new ProxyError(
+            ProxyErrorCode.CLUSTER_UNAVAILABLE,
+            `cannot open connections to the cluster: ${errorMessage(err)}`,
+            { cause: err },
+          );
+    }
+    return cluster;
+  }
+
+  get nodeList(): ClusterNode[] {
+    return [...this.nodes.values()];
+  }
+
+  /** Control connection up, or down for how long (readiness). */
+  get controlOutageMs(): number {
+    return this.outageSince === undefined ? 0 : Date.now() - this.outageSince;
+  }
+
+  get controlConnected(): boolean {
+    return this.control !== undefined && !this.control.closed;
+  }
+
+  onSchemaChange(listener: (change: SchemaChange) => void): () => void {
+    this.schemaListeners.add(listener);
+    return () => this.schemaListeners.delete(listener);
+  }
+
+  /** Told when a node's default-session pool gains its first connection or loses its last. */
+  onNodeAvailability(listener: (node: ClusterNode, up: boolean) => void): () => void {
+    this.nodeListeners.add(listener);
+    return () => this.nodeListeners.delete(listener);
+  }
+
+  session(
+    version: number,
+    keyspace: string | undefined,
+    compression: BodyCompressionName | undefined,
+  ): Promise<Session> {
+    const key = sessionKey(version, keyspace, compression);
+    let pending = this.sessions.get(key);
+    if (pending === undefined) {
+      pending = this.openSession(key, version, keyspace, compression);
+      this.sessions.set(key, pending);
+      // A failed session is forgotten, so that a later USE tries again.
+      pending.catch(() => this.sessions.delete(key));
+    }
+    return pending;
+  }
+
+  private async openSession(
+    key: string,
+    version: number,
+    keyspace: string | undefined,
+    compression: BodyCompressionName | undefined,
+  ): Promise<Session> {
+    if (this.closedFlag)
+      throw new ProxyError(ProxyErrorCode.CLUSTER_UNAVAILABLE, 'proxy is closing');
+    const session = new Session({
+      key,
+      version,
+      keyspace,
+      compression: compression === undefined ? undefined : bodyCompressor(compression),
+      preparedCache: this.preparedCache,
+      timeouts: this.timeouts,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      maxQueuedRequests: this.options.maxQueuedRequests,
+      maxFrameLength: this.options.maxFrameLength,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+    const isDefault =
+      keyspace === undefined && compression === undefined && version === this.info.protocolVersion;
+    const pools = [...this.nodes.values()].map((node) => this.newPool(session, node, isDefault));
+    const results = await Promise.allSettled(pools.map((p) => p.fill()));
+    if (!pools.some((p) => p.available)) {
+      for (const p of pools) p.close();
+      const refusal = results.find(
+        (r): r is PromiseRejectedResult =>
+          r.status === 'rejected' && CqlSessionError.isCqlSessionError(r.reason),
+      );
+      if (refusal !== undefined) throw refusal.reason;
+      const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw new ProxyError(
+        ProxyErrorCode.CLUSTER_UNAVAILABLE,
+        `no node of the cluster accepted a connection${first === undefined ? '' : `: ${errorMessage(first.reason)}`}`,
+        first === undefined ? undefined : { cause: first.reason },
+      );
+    }
+    session.setPools(pools);
+    this.logger.debug({ session: key }, 'session opened');
+    return session;
+  }
+
+  private newPool(session: Session, node: ClusterNode, announce: boolean): NodePool {
+    const o = this.options;
+    return new NodePool(node, {
+      size: o.numConnections,
+      backoff: o.reconnect,
+      logger: this.logger,
+      warmUp: (connection) => session.warmUp(connection),
+      connect: (onClose) =>
+        UpstreamConnection.connect({
+          endpoint: node.endpoint,
+          version: session.version,
+          ...(session.compression === undefined ? {} : { compression: session.compression }),
+          ...(o.credentials === undefined ? {} : { credentials: o.credentials }),
+          ...(session.keyspace === undefined ? {} : { keyspace: session.keyspace }),
+          connectTimeoutMs: o.connectTimeoutMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+          idleTimeoutMs: o.idleTimeoutMs,
+          maxFrameLength: o.maxFrameLength,
+          onClose: (_connection, error) => onClose(error),
+        }),
+      ...(announce
+        ? {
+            onAvailabilityChange: (up: boolean) => {
+              if (up) this.logger.info({ node: node.key, address: node.address }, 'node is up');
+              else this.logger.warn({ node: node.key, address: node.address }, 'node is down');
+              for (const l of this.nodeListeners) l(node, up);
+            },
+          }
+        : {}),
+    });
+  }
+
+  // ------------------------------------------------------------------ control connection
+
+  private async initialEndpoints(): Promise<Endpoint[]> {
+    const target = this.options.target;
+    if (target.kind === 'astra') {
+      return target.metadata.contactPoints.map((hostId) =>
+        astraEndpoint(target.bundle, target.metadata.sniProxy, hostId),
+      );
+    }
+    const endpoints: Endpoint[] = [];
+    for (const cp of target.contactPoints) {
+      if (isIP(cp.host) !== 0) {
+        endpoints.push(contactPointEndpoint(cp.host, cp.port, target.tls));
+        continue;
+      }
+      try {
+        for (const a of await lookup(cp.host, { all: true })) {
+          endpoints.push(contactPointEndpoint(a.address, cp.port, target.tls));
+        }
+      } catch (err) {
+        this.logger.warn({ host: cp.host, err: errorMessage(err) }, 'cannot resolve contact point');
+      }
+    }
+    if (endpoints.length === 0) {
+      throw new ProxyError(
+        ProxyErrorCode.CLUSTER_UNAVAILABLE,
+        `none of the contact points resolved: ${target.contactPoints.map((c) => c.host).join(', ')}`,
+      );
+    }
+    return endpoints;
+  }
+
+  /** Tries each endpoint in turn; the first that completes the handshake becomes the control. */
+  private async connectControl(endpoints: readonly Endpoint[], initial: boolean): Promise<void> {
+    const failures: string[] = [];
+    for (const endpoint of endpoints) {
+      if (this.closedFlag) return;
+      let connection: UpstreamConnection | undefined;
+      try {
+        connection = await UpstreamConnection.connect({
+          endpoint,
+          version: initial ? this.options.protocolVersion : this.info.protocolVersion,
+          negotiate: initial,
+          ...(this.options.credentials === undefined
+            ? {}
+            : { credentials: this.options.credentials }),
+          connectTimeoutMs: this.options.connectTimeoutMs,
+          heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+          idleTimeoutMs: this.options.idleTimeoutMs,
+          maxFrameLength: this.options.maxFrameLength,
+          onEvent: (frame) => this.onEvent(frame),
+          onClose: (closed, error) => this.onControlClosed(closed, error),
+        });
+        await this.refreshTopology(connection, initial);
+        await connection.register(['TOPOLOGY_CHANGE', 'STATUS_CHANGE', 'SCHEMA_CHANGE']);
+        this.control = connection;
+        this.outageSince = undefined;
+        this.controlBackoff.reset();
+        this.logger.debug({ endpoint: endpoint.key }, 'control connection established');
+        return;
+      } catch (err) {
+        connection?.close();
+        // Credentials and protocol refusals will not get better on another node.
+        if (ProxyError.isProxyError(err) && err.code === ProxyErrorCode.AUTHENTICATION_FAILED)
+          throw err;
+        failures.push(`${endpoint.key}: ${errorMessage(err)}`);
+      }
+    }
+    throw new ProxyError(
+      ProxyErrorCode.CLUSTER_UNAVAILABLE,
+      `unable to connect to the cluster (${failures.join('; ')})`,
+    );
+  }
+
+  private onControlClosed(connection: UpstreamConnection, error?: Error): void {
+    if (this.control !== connection || this.closedFlag) return;
+    this.control = undefined;
+    this.outageSince = Date.now();
+    this.logger.warn(
+      { err: error === undefined ? undefined : errorMessage(error) },
+      'control connection closed',
+    );
+    this.scheduleControlReconnect();
+  }
+
+  private scheduleControlReconnect(): void {
+    if (this.closedFlag || this.reconnectTimer !== undefined) return;
+    const delay = this.controlBackoff.next();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.metrics.controlReconnects++;
+      const known = [...this.nodes.values()].map((n) => n.endpoint);
+      void this.initialEndpoints()
+        .catch(() => [] as Endpoint[])
+        .then((initial) => this.connectControl([...known, ...initial], false))
+        .catch((err: unknown) => {
+          this.logger.debug({ err: errorMessage(err) }, 'control connection attempt failed');
+          this.scheduleControlReconnect();
+        });
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private onEvent(frame: Buffer): void {
+    let event;
+    try {
+      event = decodeEvent(frame.subarray(9), this.info.protocolVersion);
+    } catch (err) {
+      this.logger.debug({ err: errorMessage(err) }, 'undecodable event from the cluster');
+      return;
+    }
+    switch (event.type) {
+      case 'SCHEMA_CHANGE':
+        for (const l of this.schemaListeners) l(event.change);
+        break;
+      case 'STATUS_CHANGE':
+        if (event.change === 'UP') {
+          const node = [...this.nodes.values()].find((n) => n.address === event.address.address);
+          if (node !== undefined) this.reconnectNode(node.key);
+        }
+        this.scheduleRefresh();
+        break;
+      case 'TOPOLOGY_CHANGE':
+        this.scheduleRefresh();
+        break;
+    }
+  }
+
+  /** A node was reported up: its pools reconnect now instead of waiting out their backoff. */
+  private reconnectNode(key: string): void {
+    for (const pending of this.sessions.values()) {
+      void pending.then(
+        (s) => s.nodePools.find((p) => p.node.key === key)?.reconnectNow(),
+        () => undefined,
+      );
+    }
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer !== undefined || this.closedFlag) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      const control = this.control;
+      if (control === undefined) return;
+      this.refreshTopology(control, false).catch((err: unknown) => {
+        this.logger.warn({ err: errorMessage(err) }, 'topology refresh failed');
+        control.close(err instanceof Error ? err : new Error(String(err)));
+      });
+    }, this.options.refreshDebounceMs);
+    this.refreshTimer.unref();
+  }
+
+  /** Reads system.local and system.peers and reconciles the node list and every session's pools. */
+  private async refreshTopology(control: UpstreamConnection, initial: boolean): Promise<void> {
+    const local = rowsOf(await control.query("SELECT * FROM system.local WHERE key='local'"));
+    const peers = rowsOf(await control.query('SELECT * FROM system.peers'));
+    const localRow = local[0];
+    if (localRow === undefined) throw new Error('system.local returned no row');
+
+    if (initial) this.info = this.clusterInfo(control, localRow);
+    const next = new Map<string, ClusterNode>();
+    const add = (row: Row, isLocal: boolean): void => {
+      const node = this.nodeFromRow(row, isLocal ? control.endpoint : undefined);
+      if (node !== undefined) next.set(node.key, node);
+    };
+    add(localRow, true);
+    for (const row of peers) add(row, false);
+    if (next.size === 0)
+      throw new Error('no node of the cluster is usable (check the region / data center)');
+
+    const before = this.nodes;
+    this.nodes = next;
+    const added = [...next.values()].filter((n) => !before.has(n.key));
+    const removed = [...before.values()].filter((n) => !next.has(n.key));
+    if (!initial && (added.length > 0 || removed.length > 0)) {
+      for (const n of added) this.logger.info({ node: n.key, address: n.address }, 'node added');
+      for (const n of removed)
+        this.logger.info({ node: n.key, address: n.address }, 'node removed');
+      for (const pending of this.sessions.values()) {
+        void pending.then(
+          (s) => this.reconcilePools(s, next),
+          () => undefined,
+        );
+      }
+    }
+  }
+
+  private reconcilePools(session: Session, nodes: Map<string, ClusterNode>): void {
+    const isDefault =
+      session.keyspace === undefined &&
+      session.compression === undefined &&
+      session.version === this.info.protocolVersion;
+    const kept = session.nodePools.filter((p) => {
+      if (nodes.has(p.node.key)) return true;
+      p.close();
+      return false;
+    });
+    const have = new Set(kept.map((p) => p.node.key));
+    const fresh = [...nodes.values()]
+      .filter((n) => !have.has(n.key))
+      .map((n) => this.newPool(session, n, isDefault));
+    for (const p of fresh) void p.fill().catch(() => undefined);
+    session.setPools([...kept, ...fresh]);
+  }
+
+  private clusterInfo(control: UpstreamConnection, local: Row): ClusterInfo {
+    const target = this.options.target;
+    const version = control.version;
+    return {
+      releaseVersion: decodeText(local.release_version ?? null) ?? '',
+      cqlVersion: decodeText(local.cql_version ?? null) ?? '3.4.5',
+      partitioner: decodeText(local.partitioner ?? null) ?? '',
+      dataCenter:
+        target.kind === 'astra'
+          ? target.metadata.region
+          : (decodeText(local.data_center ?? null) ?? ''),
+      dseVersion: decodeText(local.dse_version ?? null) ?? undefined,
+      productType: control.supported.get('PRODUCT_TYPE')?.[0],
+      protocolVersion: version,
+      clientVersions: clientVersionsFor(version, this.options.maxClientVersion),
+    };
+  }
+
+  private nodeFromRow(row: Row, controlEndpoint: Endpoint | undefined): ClusterNode | undefined {
+    const target = this.options.target;
+    const hostId = decodeUuid(row.host_id ?? null) ?? undefined;
+    const dataCenter = decodeText(row.data_center ?? null) ?? undefined;
+    let address = decodeInet(row.rpc_address ?? null) ?? undefined;
+    if (address === '0.0.0.0' || address === '::')
+      address = decodeInet(row.peer ?? null) ?? undefined;
+    if (target.kind === 'astra') {
+      if (hostId === undefined) {
+        this.logger.warn('ignoring a node without host_id');
+        return undefined;
+      }
+      if (dataCenter !== target.metadata.region) return undefined;
+      return {
+        key: hostId,
+        endpoint: astraEndpoint(target.bundle, target.metadata.sniProxy, hostId),
+        hostId,
+        address,
+        dataCenter,
+      };
+    }
+    const endpoint =
+      controlEndpoint ??
+      (address === undefined ? undefined : contactPointEndpoint(address, target.port, target.tls));
+    if (endpoint === undefined) {
+      this.logger.warn({ hostId }, 'ignoring a node without rpc_address or peer');
+      return undefined;
+    }
+    return { key: endpoint.key, endpoint, hostId, address, dataCenter };
+  }
+
+  close(): void {
+    this.closedFlag = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.timeouts.close();
+    this.control?.close();
+    this.control = undefined;
+    for (const pending of this.sessions.values())
+      void pending.then(
+        (s) => s.close(),
+        () => undefined,
+      );
+    this.sessions.clear();
+  }
+}
+
+function rowsOf(result: ResultMessage): Row[] {
+  if (result.kind !== ResultKind.ROWS) return [];
+  const columns = result.metadata.columns ?? [];
+  return result.rows.map((cells) => {
+    const row: Row = {};
+    columns.forEach((c, i) => {
+      row[c.name] = cells[i] ?? null;
+    });
+    return row;
+  });
+}
+
+/** The versions clients may use: the negotiated one and the standard ones below it, down to v3. */
+export function clientVersionsFor(negotiated: number, cap: number | undefined): number[] {
+  const chain = [
+    ProtocolVersion.DSE_V2,
+    ProtocolVersion.DSE_V1,
+    ProtocolVersion.V5,
+    ProtocolVersion.V4,
+    ProtocolVersion.V3,
+  ];
+  const start = chain.indexOf(negotiated as (typeof chain)[number]);
+  const versions = (
+    start < 0 ? [ProtocolVersion.V4, ProtocolVersion.V3] : chain.slice(start)
+  ).filter(
+    // A DSE cluster speaks DSE versions and v4/v3; whether it also speaks v5 is unknown.
+    (v) => !(v === ProtocolVersion.V5 && isDseVersion(negotiated)),
+  );
+  if (cap === undefined) return versions;
+  const capIndex = chain.indexOf(cap as (typeof chain)[number]);
+  return versions.filter((v) => chain.indexOf(v) >= capIndex);
+}

@@ -1,0 +1,170 @@
+// The connections of one session to one node: `size` of them (--num-conns), the least busy one
+// picked for each request. A connection that closes is replaced with exponential backoff and
+// jitter; a new connection first prepares the session's cached statements, then takes traffic
+// (so a restarted node never answers UNPREPARED to a known statement).
+
+import type { Logger } from '../ops/logger.js';
+import { errorMessage } from '../errors.js';
+import type { PooledConnection } from './pooled-connection.js';
+import { Backoff } from './backoff.js';
+
+export interface NodeRef {
+  /** Stable key: the host id (Astra) or address:port (contact points). */
+  readonly key: string;
+}
+
+export interface NodePoolOptions {
+  size: number;
+  /**
+   * Opens one ready connection (handshake, auth, USE done). `onClose` must be called once when it
+   * closes, for whatever reason.
+   */
+  connect: (onClose: (error?: Error) => void) => Promise<PooledConnection>;
+  /** Run on each new connection before it takes traffic (replays cached PREPAREs). */
+  warmUp: (connection: PooledConnection) => Promise<void>;
+  backoff: { baseMs: number; maxMs: number };
+  logger: Logger;
+  /** Told when the pool gains its first open connection or loses its last one. */
+  onAvailabilityChange?: (available: boolean) => void;
+}
+
+export class NodePool {
+  readonly node: NodeRef;
+  private readonly options: NodePoolOptions;
+  private readonly connections: PooledConnection[] = [];
+  private readonly backoff: Backoff;
+  private pendingConnects = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closedFlag = false;
+  private lastError: Error | undefined;
+
+  constructor(node: NodeRef, options: NodePoolOptions) {
+    this.node = node;
+    this.options = options;
+    this.backoff = new Backoff(options.backoff.baseMs, options.backoff.maxMs);
+  }
+
+  get openConnections(): number {
+    return this.connections.length;
+  }
+
+  get available(): boolean {
+    return this.connections.length > 0;
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.inFlight;
+    return n;
+  }
+
+  get congested(): boolean {
+    return this.connections.some((c) => c.congested);
+  }
+
+  /** The error of the last failed connection attempt, if any. */
+  get error(): Error | undefined {
+    return this.lastError;
+  }
+
+  /** The least busy open connection, or undefined when none is open. */
+  pick(): PooledConnection | undefined {
+    const list = this.connections;
+    if (list.length === 1) return list[0];
+    let best: PooledConnection | undefined;
+    for (const c of list) {
+      if (best === undefined || c.inFlight < best.inFlight) best = c;
+    }
+    return best;
+  }
+
+  /** Opens the pool's connections; resolves when all attempts settled, rejects if none opened. */
+  async fill(): Promise<void> {
+    const missing = this.options.size - this.connections.length - this.pendingConnects;
+    const attempts: Promise<void>[] = [];
+    for (let i = 0; i < missing; i++) attempts.push(this.openOne());
+    await Promise.all(attempts);
+    if (this.connections.length === 0) {
+      throw this.lastError ?? new Error(`no connection to ${this.node.key}`);
+    }
+  }
+
+  private async openOne(): Promise<void> {
+    this.pendingConnects++;
+    try {
+      // The close callback may come before the connection joins the pool (during warm-up).
+      const state: { opened?: PooledConnection; closedEarly?: { error?: Error } } = {};
+      const connection = await this.options.connect((error) => {
+        if (state.opened === undefined) state.closedEarly = error === undefined ? {} : { error };
+        else this.onConnectionClosed(state.opened, error);
+      });
+      try {
+        await this.options.warmUp(connection);
+      } catch (err) {
+        connection.close(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+      if (this.closedFlag) {
+        connection.close();
+        return;
+      }
+      if (state.closedEarly !== undefined || connection.closed) {
+        throw (
+          state.closedEarly?.error ??
+          new Error(`connection to ${this.node.key} closed while warming up`)
+        );
+      }
+      state.opened = connection;
+      this.lastError = undefined;
+      this.backoff.reset();
+      this.connections.push(connection);
+      if (this.connections.length === 1) this.options.onAvailabilityChange?.(true);
+    } catch (err) {
+      this.lastError = err instanceof Error ? err : new Error(String(err));
+      this.options.logger.debug(
+        { node: this.node.key, err: errorMessage(err) },
+        'upstream connection attempt failed',
+      );
+      this.scheduleReconnect();
+    } finally {
+      this.pendingConnects--;
+    }
+  }
+
+  private onConnectionClosed(connection: PooledConnection, error?: Error): void {
+    const i = this.connections.indexOf(connection);
+    if (i >= 0) this.connections.splice(i, 1);
+    if (this.closedFlag) return;
+    this.options.logger.debug(
+      { node: this.node.key, err: error === undefined ? undefined : errorMessage(error) },
+      'upstream connection closed',
+    );
+    if (this.connections.length === 0) this.options.onAvailabilityChange?.(false);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closedFlag || this.reconnectTimer !== undefined) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closedFlag) return;
+      void this.fill().catch(() => undefined);
+    }, this.backoff.next());
+    this.reconnectTimer.unref();
+  }
+
+  /** Reconnects at once (the node was reported up), forgetting the backoff. */
+  reconnectNow(): void {
+    if (this.closedFlag) return;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.backoff.reset();
+    void this.fill().catch(() => undefined);
+  }
+
+  close(): void {
+    this.closedFlag = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    for (const c of this.connections.splice(0)) c.close();
+  }
+}
