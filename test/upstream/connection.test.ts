@@ -619,7 +619,7 @@ describe('UpstreamConnection heartbeats', () => {
 
   it('sends none while traffic flows', async () => {
     const node = await fakeNode();
-    const connection = await connect(node, { heartbeatIntervalMs: 100, idleTimeoutMs: 1000 });
+    const connection = await connect(node, { heartbeatIntervalMs: 250, idleTimeoutMs: 2000 });
     const body = encodeQuery(4, 'SELECT busy', { consistency: 1 });
     const until500 = performance.now() + 500;
     while (performance.now() < until500) {
