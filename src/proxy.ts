@@ -1,0 +1,204 @@
+// Wires one proxy: the upstream target (Astra bundle, Astra token, or contact points), the cluster
+// (control connection and sessions), and the client side (listener and client sessions).
+// start() fails with a ProxyError naming what went wrong; close() undoes everything.
+
+import { readFile } from 'node:fs/promises';
+import { errorMessage, ProxyError, ProxyErrorCode } from './errors.js';
+import type { Config } from './config.js';
+import type { Logger } from './ops/logger.js';
+import { downloadSecureConnectBundle } from './bundle/devops-api.js';
+import { fetchAstraMetadata } from './bundle/metadata-service.js';
+import { readSecureConnectBundle } from './bundle/secure-connect-bundle.js';
+import { startClientSide, type ClientSide } from './client/client-side.js';
+import type { ClientSideConfig } from './client/config.js';
+import { versionName } from './protocol/constants.js';
+import { Cluster, type ClusterTarget } from './upstream/cluster.js';
+import type { ContactPointTls } from './upstream/endpoint.js';
+
+export interface RunningProxy {
+  readonly cluster: Cluster;
+  readonly clientSide: ClientSide;
+  /** Where clients connect. */
+  readonly address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+/** What the proxy connects to, described for the start-up log line. */
+interface TargetDescription {
+  mode: 'astra-bundle' | 'astra-token' | 'contact-points';
+  [field: string]: unknown;
+}
+
+export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+  const { target, description } = await resolveTarget(config);
+  const credentials =
+    config.username !== undefined || config.password !== undefined
+      ? { username: config.username ?? '', password: config.password ?? '' }
+      : undefined;
+  const cluster = await Cluster.connect({
+    target,
+    credentials,
+    protocolVersion: config.protocolVersion,
+    maxClientVersion: config.maxProtocolVersion,
+    numConnections: config.numConns,
+    connectTimeoutMs: config.connectTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxQueuedRequests: 8192,
+    maxFrameLength: config.maxFrameLength,
+    preparedCacheSize: 100_000,
+    refreshDebounceMs: 1000,
+    reconnect: { baseMs: 500, maxMs: 60_000 },
+    logger: logger.child({ component: 'upstream' }),
+  });
+  let clientSide: ClientSide;
+  try {
+    clientSide = await startClientSide(await clientSideConfig(config), cluster, {
+      log: logger.child({ component: 'client' }),
+    });
+  } catch (err) {
+    cluster.close();
+    throw err;
+  }
+  const info = cluster.info;
+  logger.info(
+    {
+      ...description,
+      nodes: cluster.nodeList.map((n) => n.address ?? n.key),
+      protocolVersion: versionName(info.protocolVersion),
+      clientVersions: info.clientVersions.map(versionName),
+      releaseVersion: info.releaseVersion,
+      dataCenter: info.dataCenter,
+      listen: `${clientSide.host}:${clientSide.port}`,
+    },
+    'proxy is ready',
+  );
+  return {
+    cluster,
+    clientSide,
+    address: { host: clientSide.host, port: clientSide.port },
+    close: async () => {
+      await clientSide.close();
+      cluster.close();
+    },
+  };
+}
+
+async function resolveTarget(
+  config: Config,
+): Promise<{ target: ClusterTarget; description: TargetDescription }> {
+  if (config.astraBundle !== undefined || config.astraToken !== undefined) {
+    let zip: Buffer;
+    let source: string;
+    let mode: TargetDescription['mode'];
+    if (config.astraBundle !== undefined) {
+      source = config.astraBundle;
+      mode = 'astra-bundle';
+      try {
+        zip = await readFile(config.astraBundle);
+      } catch (err) {
+        throw new ProxyError(
+          ProxyErrorCode.BUNDLE_INVALID,
+          `cannot read secure connect bundle ${config.astraBundle}: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+    } else {
+      if (config.astraDatabaseId === undefined || config.astraToken === undefined) {
+        throw new ProxyError(
+          ProxyErrorCode.CONFIG_INVALID,
+          'database ID is required when using a token',
+        );
+      }
+      mode = 'astra-token';
+      source = `database ${config.astraDatabaseId}`;
+      zip = await downloadSecureConnectBundle({
+        apiUrl: config.astraApiUrl,
+        token: config.astraToken,
+        databaseId: config.astraDatabaseId,
+        timeoutMs: config.astraTimeoutMs,
+      });
+    }
+    const bundle = readSecureConnectBundle(zip, source);
+    const metadata = await fetchAstraMetadata(bundle, { timeoutMs: config.astraTimeoutMs });
+    return {
+      target: { kind: 'astra', bundle, metadata },
+      description: {
+        mode,
+        ...(config.astraDatabaseId === undefined ? {} : { databaseId: config.astraDatabaseId }),
+        region: metadata.region,
+        sniProxy: `${metadata.sniProxy.host}:${metadata.sniProxy.port}`,
+      },
+    };
+  }
+  if (config.contactPoints.length > 0) {
+    const tls = await clusterTls(config);
+    return {
+      target: {
+        kind: 'contact-points',
+        contactPoints: config.contactPoints,
+        port: config.port,
+        ...(tls === undefined ? {} : { tls }),
+      },
+      description: {
+        mode: 'contact-points',
+        contactPoints: config.contactPoints.map((c) => `${c.host}:${c.port}`),
+        tls: tls !== undefined,
+      },
+    };
+  }
+  throw new ProxyError(
+    ProxyErrorCode.CONFIG_INVALID,
+    'must provide either --astra-bundle, --astra-token with --astra-database-id, or --contact-points',
+  );
+}
+
+async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ProxyError(
+      ProxyErrorCode.CONFIG_INVALID,
+      `cannot read ${what} ${path}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+async function clusterTls(config: Config): Promise<ContactPointTls | undefined> {
+  const t = config.clusterTls;
+  if (t === undefined) return undefined;
+  const ca = await readPem(t.caFile, '--cluster-ca-file');
+  const cert = await readPem(t.certFile, '--cluster-cert-file');
+  const key = await readPem(t.keyFile, '--cluster-key-file');
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(t.serverName === undefined ? {} : { serverName: t.serverName }),
+    ...(t.insecure === true ? { rejectUnauthorized: false } : {}),
+  };
+}
+
+async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
+  const cert = await readPem(config.proxyCertFile, '--proxy-cert-file');
+  const key = await readPem(config.proxyKeyFile, '--proxy-key-file');
+  return {
+    bind: config.bind,
+    ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}),
+    maxFrameLength: config.maxFrameLength,
+    ...(config.maxClientConnections === undefined
+      ? {}
+      : { maxClientConnections: config.maxClientConnections }),
+    ...(config.rpcAddress === undefined ? {} : { rpcAddress: config.rpcAddress }),
+    ...(config.dataCenter === undefined ? {} : { dataCenter: config.dataCenter }),
+    ...(config.tokens === undefined ? {} : { tokens: config.tokens }),
+    peers: config.peers,
+    unsupportedWriteConsistencies: new Set(config.unsupportedWriteConsistencies),
+    writeConsistencyOverride: config.unsupportedWriteConsistencyOverride,
+  };
+}
