@@ -1,0 +1,865 @@
+// One client connection: the proxy plays a whole cluster to the driver on the other end.
+//
+// - Handshake: the first frame fixes the protocol version; a version the proxy cannot serve gets
+//   the "Invalid or unsupported protocol version" error every driver steps down on. OPTIONS,
+//   STARTUP and REGISTER are answered here; the proxy never asks for credentials.
+// - Interception: QUERY and PREPARE strings go through the lexer once. USE switches this client
+//   to the cluster session of that keyspace, system.local/peers are answered from
+//   system-tables.ts, prepared system queries are answered here on EXECUTE too.
+// - Forwarding: everything else goes to the BackendSession as the frame the client sent (a view
+//   into the socket chunk, still compressed if it was), and the response frame comes back as is.
+//   EXECUTE and BATCH bodies are read only when a consistency rewrite is configured, or lazily
+//   when the upstream side asks whether a retry is safe.
+// - Backpressure: reading pauses while a session is being set up (frames after a USE must follow
+//   it), while the BackendSession is congested, and while the client is not reading its
+//   responses with many requests in flight.
+
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import {
+  CqlSessionError,
+  type Backend,
+  type BackendSession,
+  type ForwardedRequest,
+} from '../upstream/contract.js';
+import { errorMessage } from '../errors.js';
+import {
+  type BodyCompressionName,
+  type BodyCompressor,
+  bodyCompressor,
+} from '../protocol/compression.js';
+import {
+  BatchType,
+  ErrorCode,
+  EventType,
+  HEADER_LENGTH,
+  HeaderFlag,
+  Opcode,
+  ResultKind,
+  consistencyName,
+  hasResultMetadataId,
+  isKnownOpcode,
+  opcodeName,
+  usesSegments,
+  versionName,
+} from '../protocol/constants.js';
+import { type Selector, type SystemTable, classifyQuery } from '../protocol/cql-lexer.js';
+import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
+import { decodeBatch, decodeBatchHead } from '../protocol/messages/batch.js';
+import { errorFrame } from '../protocol/messages/error.js';
+import { eventFrame } from '../protocol/messages/event.js';
+import { decodeExecuteHead } from '../protocol/messages/execute.js';
+import { decodePrepare } from '../protocol/messages/prepare.js';
+import { decodeQueryHead } from '../protocol/messages/query.js';
+import { readyFrame } from '../protocol/messages/ready.js';
+import { decodeRegister } from '../protocol/messages/register.js';
+import {
+  type ColumnSpec,
+  type PreparedResult,
+  resultFrame,
+  rowsFrame,
+} from '../protocol/messages/result.js';
+import { rewriteConsistency } from '../protocol/messages/rewrite-consistency.js';
+import type { SchemaChange } from '../protocol/messages/schema-change.js';
+import { decodeStartup } from '../protocol/messages/startup.js';
+import { supportedFrame } from '../protocol/messages/supported.js';
+import { CqlReader } from '../protocol/reader.js';
+import { FramedSocket } from '../transport/framed-socket.js';
+import { BoundedLru } from './bounded-lru.js';
+import type { ClientSideConfig } from './config.js';
+import type { ClientLog } from './log.js';
+import type { PreparedInfo, PreparedRegistry } from './prepared-registry.js';
+import {
+  type FrameMessage,
+  checkCompressionFlag,
+  frameMessage,
+  recompressedFrame,
+} from './request-body.js';
+import { type SystemTableContext, answerSystemSelect } from './system-tables.js';
+import type { ProxyTopology } from './topology.js';
+
+export interface ClientSessionOptions {
+  socket: Socket;
+  backend: Backend;
+  config: ClientSideConfig;
+  topology: ProxyTopology;
+  /** Shared by all connections: what each forwarded prepared id is. */
+  prepared: PreparedRegistry;
+  log: ClientLog;
+  onClose?: () => void;
+}
+
+/** A statement prepared by the proxy itself: EXECUTE of its id is answered here too. */
+type LocalStatement =
+  | { kind: 'system'; table: SystemTable; selectors: '*' | Selector[] }
+  | { kind: 'use'; keyspace: string };
+
+// Reasons to stop reading the client socket; reading resumes when none is left.
+const PAUSE_BLOCKED = 1;
+const PAUSE_CONGESTED = 2;
+const PAUSE_DRAIN = 4;
+
+/** Requests in flight beyond which a client that does not read its responses is not read either. */
+export const MAX_IN_FLIGHT_WHILE_UNDRAINED = 64;
+/** Locally prepared statements kept per connection (drivers prepare a handful at most). */
+export const LOCAL_STATEMENTS_CAPACITY = 256;
+/** How long a connection being closed for a protocol error may take to hang up itself. */
+const CLOSE_GRACE_MS = 5_000;
+
+const ALWAYS = (): boolean => true;
+const NEVER = (): boolean => false;
+
+/** Error codes whose body ends after the message: the ones a session error may carry as is. */
+const SIMPLE_ERROR_CODES: ReadonlySet<number> = new Set([
+  ErrorCode.SERVER_ERROR,
+  ErrorCode.PROTOCOL_ERROR,
+  ErrorCode.AUTHENTICATION_ERROR,
+  ErrorCode.OVERLOADED,
+  ErrorCode.IS_BOOTSTRAPPING,
+  ErrorCode.TRUNCATE_ERROR,
+  ErrorCode.CDC_WRITE_FAILURE,
+  ErrorCode.SYNTAX_ERROR,
+  ErrorCode.UNAUTHORIZED,
+  ErrorCode.INVALID,
+  ErrorCode.CONFIG_ERROR,
+]);
+const KNOWN_ERROR_CODES: ReadonlySet<number> = new Set(Object.values(ErrorCode));
+
+/** STARTUP's COMPRESSION value, if the proxy serves it with this framing. */
+function allowedCompression(requested: string, v5: boolean): BodyCompressionName | undefined {
+  if (requested === 'lz4') return 'lz4';
+  // v5 compresses segments, and only with LZ4 (spec v5 §2.2).
+  if (requested === 'snappy' && !v5) return 'snappy';
+  return undefined;
+}
+
+/** An IPv4 address on a dual-stack socket shows as ::ffff:a.b.c.d; drivers want a.b.c.d. */
+function plainAddress(address: string | undefined): string {
+  if (address === undefined || address === '') return '127.0.0.1';
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address;
+}
+
+export class ClientSession {
+  private readonly framed: FramedSocket;
+  private readonly backend: Backend;
+  private readonly config: ClientSideConfig;
+  private readonly topology: ProxyTopology;
+  private readonly prepared: PreparedRegistry;
+  private readonly log: ClientLog;
+  private readonly onCloseCallback: (() => void) | undefined;
+  private readonly connectionAddress: string;
+  /** The highest version clients may use: the version of errors sent before one is fixed. */
+  private readonly highestVersion: number;
+  /** "3/v3, 4/v4": what the unsupported-version error and SUPPORTED list. */
+  private readonly versionList: string[];
+  private readonly rewriteEnabled: boolean;
+
+  /** The connection's protocol version; 0 until the first frame fixes it. */
+  private version = 0;
+  private v5 = false;
+  private started = false;
+  /** v3/v4 body compression negotiated in STARTUP. */
+  private compressor: BodyCompressor | undefined;
+  /** Part of the cluster session key: the body compression (never set with v5, see startup()). */
+  private sessionCompression: BodyCompressionName | undefined;
+  /** The current keyspace, normalised as the lexer does. */
+  private keyspace: string | undefined;
+  private backendSession: BackendSession | undefined;
+  private localStatements: BoundedLru<string, LocalStatement> | undefined;
+  private unsubscribeEvents: (() => void) | undefined;
+
+  /** While a session is being set up, frames wait here (the socket is paused meanwhile). */
+  private blocked = false;
+  private readonly waiting: Buffer[] = [];
+  private pausedFor = 0;
+  private inFlight = 0;
+  private closing = false;
+  private closeTimer: NodeJS.Timeout | undefined;
+  /** The first header bytes, kept for a first frame whose version the decoder cannot read. */
+  private firstBytes: Buffer | undefined;
+
+  constructor(options: ClientSessionOptions) {
+    this.backend = options.backend;
+    this.config = options.config;
+    this.topology = options.topology;
+    this.prepared = options.prepared;
+    this.log = options.log;
+    this.onCloseCallback = options.onClose;
+    this.rewriteEnabled = options.config.unsupportedWriteConsistencies.size > 0;
+    const versions = [...options.backend.info.clientVersions].sort((a, b) => a - b);
+    this.highestVersion = versions[versions.length - 1] ?? 4;
+    this.versionList = versions.map((v) => `${v}/${versionName(v)}`);
+    const socket = options.socket;
+    this.connectionAddress = plainAddress(socket.localAddress);
+    // Registered before FramedSocket's own listener, so these bytes are known when its decoder
+    // refuses the very first frame (a v1/v2/v6 header) and the reply wants its stream id.
+    socket.once('data', (chunk: Buffer) => {
+      this.firstBytes = Buffer.from(chunk.subarray(0, HEADER_LENGTH));
+    });
+    this.framed = new FramedSocket(socket, {
+      incoming: 'request',
+      maxFrameLength: options.config.maxFrameLength,
+      onFrame: (frame) => this.onFrame(frame),
+      onError: (err) => this.onConnectionError(err),
+      onClose: () => this.onClosed(),
+      onDrain: () => this.unpause(PAUSE_DRAIN),
+    });
+  }
+
+  // --- frames in -------------------------------------------------------------------------------
+
+  private onFrame(frame: Buffer): void {
+    if (this.closing) return;
+    if (this.blocked) {
+      this.waiting.push(frame);
+      return;
+    }
+    this.process(frame);
+  }
+
+  private process(frame: Buffer): void {
+    try {
+      this.dispatch(frame);
+    } catch (err) {
+      const streamId = frame.readInt16BE(2);
+      if (ProtocolError.isProtocolError(err)) {
+        this.fatal(streamId, err.message);
+      } else {
+        this.log.warn({ err: errorMessage(err) }, 'unexpected error on a client request');
+        this.fatal(streamId, `Proxy internal error: ${errorMessage(err)}`, ErrorCode.SERVER_ERROR);
+      }
+    }
+  }
+
+  private dispatch(frame: Buffer): void {
+    const version = frame.readUInt8(0) & 0x7f;
+    const streamId = frame.readInt16BE(2);
+    if (this.version === 0) {
+      if (!this.backend.info.clientVersions.includes(version)) {
+        this.refuseVersion(version, streamId);
+        return;
+      }
+      this.version = version;
+      this.v5 = usesSegments(version);
+    } else if (version !== this.version) {
+      throw malformed(
+        `Invalid message version. Got ${versionName(version)} but previous messages on this ` +
+          `connection had version ${versionName(this.version)}`,
+      );
+    }
+    const opcode = frame.readUInt8(4);
+    switch (opcode) {
+      case Opcode.OPTIONS:
+        // Drivers' heartbeats too: answered here, the body (empty, maybe compressed) unread.
+        this.write(supportedFrame(this.version, streamId, this.supportedOptions()));
+        return;
+      case Opcode.STARTUP:
+        this.startup(frame, streamId);
+        return;
+      case Opcode.AUTH_RESPONSE:
+        this.error(
+          streamId,
+          ErrorCode.PROTOCOL_ERROR,
+          'Unexpected AUTH_RESPONSE: the proxy does not ask for authentication',
+        );
+        return;
+      case Opcode.QUERY:
+      case Opcode.PREPARE:
+      case Opcode.EXECUTE:
+      case Opcode.BATCH:
+      case Opcode.REGISTER:
+        if (!this.started) {
+          this.error(
+            streamId,
+            ErrorCode.PROTOCOL_ERROR,
+            `Unexpected message ${opcodeName(opcode)}, expecting STARTUP or OPTIONS`,
+          );
+          return;
+        }
+        checkCompressionFlag(frame, this.compressor, this.v5);
+        this.request(opcode, frame, streamId);
+        return;
+      default:
+        if (!isKnownOpcode(opcode)) {
+          throw malformed(`Unknown opcode 0x${opcode.toString(16).padStart(2, '0')}`);
+        }
+        this.error(
+          streamId,
+          ErrorCode.PROTOCOL_ERROR,
+          `Unexpected message ${opcodeName(opcode)}: it is not a request`,
+        );
+    }
+  }
+
+  private request(opcode: number, frame: Buffer, streamId: number): void {
+    switch (opcode) {
+      case Opcode.QUERY:
+        this.query(frame, streamId);
+        return;
+      case Opcode.PREPARE:
+        this.prepare(frame, streamId);
+        return;
+      case Opcode.EXECUTE:
+        this.execute(frame, streamId);
+        return;
+      case Opcode.BATCH:
+        this.batch(frame);
+        return;
+      case Opcode.REGISTER:
+        this.register(frame, streamId);
+        return;
+    }
+  }
+
+  // --- handshake -------------------------------------------------------------------------------
+
+  private supportedOptions(): Map<string, string[]> {
+    const info = this.backend.info;
+    const options = new Map<string, string[]>([
+      ['CQL_VERSION', [info.cqlVersion]],
+      // v5 compresses segments, with LZ4 only (spec v5 §2.2).
+      ['COMPRESSION', this.v5 ? ['lz4'] : ['lz4', 'snappy']],
+      ['PROTOCOL_VERSIONS', this.versionList],
+    ]);
+    if (info.productType !== undefined && info.productType !== '') {
+      options.set('PRODUCT_TYPE', [info.productType]);
+    }
+    return options;
+  }
+
+  /**
+   * The error drivers step down on (driver-internals §4, §6): Cassandra's text, in a frame of the
+   * highest version the proxy serves, so the Node driver, which starts at DSE v2, retries with
+   * that version at once; then the connection is closed, as Cassandra does.
+   */
+  private refuseVersion(version: number, streamId: number): void {
+    this.fatal(
+      streamId,
+      `Invalid or unsupported protocol version (${version}); supported versions are ` +
+        `(${this.versionList.join(', ')})`,
+    );
+  }
+
+  // native_protocol_v4.spec §4.1.1 STARTUP; v5 §2.3.1: segments start right after READY.
+  private startup(frame: Buffer, streamId: number): void {
+    if (this.started) {
+      this.error(streamId, ErrorCode.PROTOCOL_ERROR, 'STARTUP was already received');
+      return;
+    }
+    if ((frame.readUInt8(1) & HeaderFlag.COMPRESSION) !== 0) {
+      throw malformed('STARTUP cannot be compressed');
+    }
+    const message = frameMessage(frame, undefined, this.config.maxFrameLength, this.version);
+    const options = decodeStartup(message.body.subarray(message.start));
+    let requested: string | undefined;
+    for (const [key, value] of options) {
+      if (key.toUpperCase() === 'COMPRESSION') requested = value.toLowerCase();
+    }
+    let compression: BodyCompressionName | undefined;
+    if (requested !== undefined) {
+      compression = allowedCompression(requested, this.v5);
+      if (compression === undefined) {
+        // No READY after this (cql-proxy sent one anyway): the client must not think it is in.
+        this.error(
+          streamId,
+          ErrorCode.PROTOCOL_ERROR,
+          `Unsupported compression type: ${requested} (supported compression types` +
+            `${this.v5 ? ' with protocol v5: lz4' : ': lz4, snappy'})`,
+        );
+        return;
+      }
+    }
+    this.started = true;
+    this.write(readyFrame(this.version, streamId));
+    if (this.v5) {
+      // The frames inside segments are never compressed, so all v5 clients share the cluster
+      // sessions without compression whatever their segments use.
+      this.framed.startSegments(compression === 'lz4' ? 'lz4' : 'none');
+    } else if (compression !== undefined) {
+      this.compressor = bodyCompressor(compression);
+      this.sessionCompression = compression;
+    }
+    this.log.debug(
+      { version: versionName(this.version), compression: compression ?? 'none' },
+      'client connection ready',
+    );
+  }
+
+  // native_protocol_v4.spec §4.1.8 REGISTER; only schema changes are passed on, the proxy's
+  // topology being its own.
+  private register(frame: Buffer, streamId: number): void {
+    const message = this.message(frame);
+    const types = decodeRegister(message.body.subarray(message.start));
+    if (types.includes(EventType.SCHEMA_CHANGE) && this.unsubscribeEvents === undefined) {
+      this.unsubscribeEvents = this.backend.onSchemaChange((change) => this.sendEvent(change));
+    }
+    this.write(readyFrame(this.version, streamId));
+  }
+
+  private sendEvent(change: SchemaChange): void {
+    if (this.closing) return;
+    try {
+      this.write(eventFrame(this.version, { type: EventType.SCHEMA_CHANGE, change }));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not pass a schema change event on');
+    }
+  }
+
+  // --- QUERY, PREPARE, EXECUTE, BATCH ------------------------------------------------------------
+
+  private message(frame: Buffer): FrameMessage {
+    return frameMessage(frame, this.compressor, this.config.maxFrameLength, this.version);
+  }
+
+  private query(frame: Buffer, streamId: number): void {
+    const message = this.message(frame);
+    const head = decodeQueryHead(message.body.subarray(message.start), this.version);
+    const cls = classifyQuery(head.query, this.keyspace);
+    switch (cls.kind) {
+      case 'use':
+        this.use(streamId, cls.keyspace);
+        return;
+      case 'system':
+        this.answerSystem(streamId, cls.table, cls.selectors);
+        return;
+      case 'invalid':
+        this.error(streamId, ErrorCode.INVALID, cls.message);
+        return;
+      case 'forward': {
+        if (cls.statement === 'use') {
+          this.refuseUse(streamId);
+          return;
+        }
+        const out =
+          cls.statement !== 'select' && this.rewrites(head.consistency)
+            ? this.rewrite(frame, message, head.consistencyOffset, head.consistency)
+            : frame;
+        this.forward({ frame: out, idempotent: cls.idempotent ? ALWAYS : NEVER });
+      }
+    }
+  }
+
+  /**
+   * A USE the lexer could not read (`USE a b`): forwarding it would move a pooled connection
+   * shared with other clients to another keyspace, so it is refused here.
+   */
+  private refuseUse(streamId: number): void {
+    this.error(streamId, ErrorCode.SYNTAX_ERROR, 'Invalid USE statement: expected USE <keyspace>');
+  }
+
+  private prepare(frame: Buffer, streamId: number): void {
+    const message = this.message(frame);
+    const prepare = decodePrepare(message.body.subarray(message.start), this.version);
+    const keyspace = prepare.keyspace ?? this.keyspace;
+    const cls = classifyQuery(prepare.query, keyspace);
+    switch (cls.kind) {
+      case 'use':
+        this.prepareLocally(streamId, prepare.query, keyspace, cls, []);
+        return;
+      case 'system': {
+        const answer = answerSystemSelect(cls.table, cls.selectors, this.tableContext());
+        if (answer.kind === 'invalid') {
+          this.error(streamId, ErrorCode.INVALID, answer.message);
+          return;
+        }
+        const statement: LocalStatement = {
+          kind: 'system',
+          table: cls.table,
+          selectors: cls.selectors,
+        };
+        this.prepareLocally(streamId, prepare.query, keyspace, statement, answer.columns);
+        return;
+      }
+      case 'invalid':
+        this.error(streamId, ErrorCode.INVALID, cls.message);
+        return;
+      case 'forward': {
+        if (cls.statement === 'use') {
+          this.refuseUse(streamId);
+          return;
+        }
+        const info: PreparedInfo = {
+          idempotent: cls.idempotent,
+          select: cls.statement === 'select',
+        };
+        // Preparing twice is harmless: a PREPARE may always be retried.
+        this.forward({ frame, idempotent: ALWAYS }, (response) =>
+          this.notePrepared(response, info),
+        );
+      }
+    }
+  }
+
+  /**
+   * Answers PREPARE of a system query or USE with an id of the proxy's own, MD5(query + keyspace)
+   * as cql-proxy: the same statement gets the same id on every connection, as from Cassandra.
+   */
+  private prepareLocally(
+    streamId: number,
+    query: string,
+    keyspace: string | undefined,
+    statement: LocalStatement,
+    columns: ColumnSpec[],
+  ): void {
+    const id = createHash('md5')
+      .update(query, 'utf8')
+      .update(keyspace ?? '', 'utf8')
+      .digest();
+    this.localStatements ??= new BoundedLru(LOCAL_STATEMENTS_CAPACITY);
+    this.localStatements.set(id.toString('hex'), statement);
+    const result: PreparedResult = {
+      kind: ResultKind.PREPARED,
+      id,
+      metadata: { columns: [], pkIndexes: [] },
+      // A USE has no result columns: Cassandra sends No_metadata with a count of 0.
+      resultMetadata:
+        statement.kind === 'use' ? { columnCount: 0 } : { columnCount: columns.length, columns },
+    };
+    if (hasResultMetadataId(this.version)) {
+      result.resultMetadataId = createHash('md5')
+        .update(columns.map((c) => `${c.name}:${JSON.stringify(c.type)}`).join(','))
+        .digest();
+    }
+    this.write(resultFrame(this.version, streamId, result));
+  }
+
+  /** Remembers what a statement prepared by the cluster is, from the PREPARED result's id. */
+  private notePrepared(response: Buffer, info: PreparedInfo): void {
+    if (response.readUInt8(4) !== Opcode.RESULT) return;
+    try {
+      const message = frameMessage(
+        response,
+        this.compressor,
+        this.config.maxFrameLength,
+        this.version,
+        true,
+      );
+      const reader = new CqlReader(message.body, message.start);
+      if (reader.readInt() !== ResultKind.PREPARED) return;
+      this.prepared.remember(reader.readShortBytes(), info);
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, 'unreadable PREPARED result from the cluster');
+    }
+  }
+
+  private execute(frame: Buffer, streamId: number): void {
+    let message: FrameMessage | undefined;
+    if (this.localStatements !== undefined && this.localStatements.size > 0) {
+      message = this.message(frame);
+      const reader = new CqlReader(message.body, message.start);
+      const id = reader.readShortBytes();
+      const local = id.length === 16 ? this.localStatements.get(id.toString('hex')) : undefined;
+      if (local !== undefined) {
+        this.executeLocally(streamId, local);
+        return;
+      }
+    }
+    let out = frame;
+    if (this.rewriteEnabled) {
+      message ??= this.message(frame);
+      const head = decodeExecuteHead(message.body.subarray(message.start), this.version);
+      // An id the proxy did not see prepared counts as a write: the rewrite errs on that side.
+      if (this.rewrites(head.consistency) && this.prepared.lookup(head.id)?.select !== true) {
+        out = this.rewrite(frame, message, head.consistencyOffset, head.consistency);
+      }
+    }
+    this.forward({ frame: out, idempotent: () => this.executeIdempotent(out) });
+  }
+
+  private executeLocally(streamId: number, statement: LocalStatement): void {
+    if (statement.kind === 'use') {
+      this.use(streamId, statement.keyspace);
+    } else {
+      this.answerSystem(streamId, statement.table, statement.selectors);
+    }
+  }
+
+  private executeIdempotent(frame: Buffer): boolean {
+    try {
+      const message = this.message(frame);
+      const id = new CqlReader(message.body, message.start).readShortBytes();
+      return this.prepared.lookup(id)?.idempotent ?? false;
+    } catch {
+      return false;
+    }
+  }
+
+  private batch(frame: Buffer): void {
+    let out = frame;
+    if (this.rewriteEnabled) {
+      const message = this.message(frame);
+      const head = decodeBatchHead(message.body.subarray(message.start), this.version);
+      // Every batch is a write (cql-proxy §4.9).
+      if (this.rewrites(head.consistency)) {
+        out = this.rewrite(frame, message, head.consistencyOffset, head.consistency);
+      }
+    }
+    this.forward({ frame: out, idempotent: () => this.batchIdempotent(out) });
+  }
+
+  /** A batch may be retried when each of its statements may (cql-proxy §4.7); counters never. */
+  private batchIdempotent(frame: Buffer): boolean {
+    try {
+      const message = this.message(frame);
+      const batch = decodeBatch(message.body.subarray(message.start), this.version);
+      if (batch.type === BatchType.COUNTER) return false;
+      return batch.statements.every((statement) => {
+        if (statement.kind === 'prepared') {
+          return this.prepared.lookup(statement.id)?.idempotent === true;
+        }
+        const cls = classifyQuery(statement.query, this.keyspace);
+        return cls.kind === 'forward' && cls.idempotent;
+      });
+    } catch {
+      return false;
+    }
+  }
+
+  private rewrites(consistency: number): boolean {
+    return this.rewriteEnabled && this.config.unsupportedWriteConsistencies.has(consistency);
+  }
+
+  /**
+   * Replaces the request's consistency with the override. An uncompressed body is rewritten in
+   * place (two bytes of the frame); a compressed one was decompressed to be read, so it is
+   * rewritten there and compressed again into a fresh frame.
+   */
+  private rewrite(
+    frame: Buffer,
+    message: FrameMessage,
+    consistencyOffset: number,
+    previous: number,
+  ): Buffer {
+    const level = this.config.writeConsistencyOverride;
+    rewriteConsistency(message.body, message.start + consistencyOffset, level);
+    this.log.debug(
+      { from: consistencyName(previous), to: consistencyName(level) },
+      'write consistency rewritten',
+    );
+    if (!message.copied || this.compressor === undefined) return frame;
+    return recompressedFrame(frame, message.body, this.compressor);
+  }
+
+  private answerSystem(streamId: number, table: SystemTable, selectors: '*' | Selector[]): void {
+    const answer = answerSystemSelect(table, selectors, this.tableContext());
+    if (answer.kind === 'invalid') {
+      this.error(streamId, ErrorCode.INVALID, answer.message);
+      return;
+    }
+    this.write(rowsFrame(this.version, streamId, { columns: answer.columns, rows: answer.rows }));
+  }
+
+  private tableContext(): SystemTableContext {
+    return {
+      info: this.backend.info,
+      topology: this.topology,
+      connectionAddress: this.connectionAddress,
+      version: this.version,
+    };
+  }
+
+  // --- sessions and forwarding -----------------------------------------------------------------
+
+  /** USE: this client's requests go to that keyspace's session from now on. */
+  private use(streamId: number, keyspace: string): void {
+    this.block();
+    void this.switchKeyspace(streamId, keyspace);
+  }
+
+  private async switchKeyspace(streamId: number, keyspace: string): Promise<void> {
+    try {
+      const session = await this.backend.session(this.version, keyspace, this.sessionCompression);
+      if (this.closing) return;
+      this.backendSession = session;
+      this.keyspace = keyspace;
+      this.write(resultFrame(this.version, streamId, { kind: ResultKind.SET_KEYSPACE, keyspace }));
+    } catch (err) {
+      this.write(this.sessionErrorFrame(streamId, err, keyspace));
+    } finally {
+      this.unblock();
+    }
+  }
+
+  /**
+   * Sends a request to the cluster; `inspect` sees the response before the client does. The
+   * first request of a connection waits for its session, holding later frames back meanwhile.
+   */
+  private forward(
+    request: Omit<ForwardedRequest, 'onResponse'>,
+    inspect?: (response: Buffer) => void,
+  ): void {
+    const forwarded: ForwardedRequest = {
+      frame: request.frame,
+      idempotent: request.idempotent,
+      onResponse:
+        inspect === undefined
+          ? this.onResponse
+          : (response) => {
+              inspect(response);
+              this.onResponse(response);
+            },
+    };
+    this.inFlight++;
+    const session = this.backendSession;
+    if (session !== undefined) {
+      this.send(session, forwarded);
+      return;
+    }
+    this.block();
+    void this.openSessionThenSend(forwarded);
+  }
+
+  private async openSessionThenSend(request: ForwardedRequest): Promise<void> {
+    try {
+      // No USE has succeeded yet (it would have set a session), so no keyspace.
+      const session = await this.backend.session(this.version, undefined, this.sessionCompression);
+      if (this.closing) return;
+      this.backendSession = session;
+      this.send(session, request);
+    } catch (err) {
+      request.onResponse(this.sessionErrorFrame(request.frame.readInt16BE(2), err, undefined));
+    } finally {
+      this.unblock();
+    }
+  }
+
+  private send(session: BackendSession, request: ForwardedRequest): void {
+    session.send(request);
+    if (session.congested && (this.pausedFor & PAUSE_CONGESTED) === 0) {
+      this.pause(PAUSE_CONGESTED);
+      session.onceUncongested(() => this.unpause(PAUSE_CONGESTED));
+    }
+    this.checkDrain();
+  }
+
+  private readonly onResponse = (response: Buffer): void => {
+    this.inFlight--;
+    this.framed.write(response);
+    this.checkDrain();
+  };
+
+  /** A client that does not read its responses is not read either, past a few in flight. */
+  private checkDrain(): void {
+    if (this.inFlight >= MAX_IN_FLIGHT_WHILE_UNDRAINED && this.framed.needsDrain) {
+      this.pause(PAUSE_DRAIN);
+    }
+  }
+
+  /** The error a session that could not be had turns into, keeping the cluster's own code. */
+  private sessionErrorFrame(streamId: number, err: unknown, keyspace: string | undefined): Buffer {
+    if (CqlSessionError.isCqlSessionError(err)) {
+      const code = err.code;
+      if (SIMPLE_ERROR_CODES.has(code) || !KNOWN_ERROR_CODES.has(code)) {
+        return errorFrame(this.version, streamId, { code, message: err.message });
+      }
+    }
+    const what =
+      keyspace === undefined
+        ? 'Proxy unable to reach the cluster'
+        : `Proxy unable to use keyspace ${keyspace}`;
+    this.log.warn({ err: errorMessage(err), keyspace }, 'cluster session unavailable');
+    return errorFrame(this.version, streamId, {
+      code: ErrorCode.SERVER_ERROR,
+      message: `${what}: ${errorMessage(err)}`,
+    });
+  }
+
+  private block(): void {
+    this.blocked = true;
+    this.pause(PAUSE_BLOCKED);
+  }
+
+  private unblock(): void {
+    this.blocked = false;
+    for (;;) {
+      if (this.blocked || this.closing) return;
+      const next = this.waiting.shift();
+      if (next === undefined) break;
+      this.process(next);
+    }
+    this.unpause(PAUSE_BLOCKED);
+  }
+
+  private pause(reason: number): void {
+    if (this.pausedFor === 0) this.framed.pauseReading();
+    this.pausedFor |= reason;
+  }
+
+  private unpause(reason: number): void {
+    if ((this.pausedFor & reason) === 0) return;
+    this.pausedFor &= ~reason;
+    if (this.pausedFor === 0 && !this.closing) this.framed.resumeReading();
+  }
+
+  // --- frames out, errors, closing -------------------------------------------------------------
+
+  private write(frame: Buffer): void {
+    this.framed.write(frame);
+  }
+
+  private error(streamId: number, code: number, message: string): void {
+    this.write(errorFrame(this.version, streamId, { code, message }));
+  }
+
+  /** Answers with an error, then closes the connection once the answer is out. */
+  private fatal(streamId: number, message: string, code: number = ErrorCode.PROTOCOL_ERROR): void {
+    if (this.closing) return;
+    const version = this.version === 0 ? this.highestVersion : this.version;
+    try {
+      this.framed.write(errorFrame(version, streamId, { code, message }));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not encode an error for a client');
+    }
+    this.closeAfterFlush();
+  }
+
+  private closeAfterFlush(): void {
+    this.closing = true;
+    this.waiting.length = 0;
+    this.framed.end();
+    // Keep reading (and dropping) what the client still sends: closing with unread bytes would
+    // reset the connection, and the client could lose the error before reading it.
+    this.framed.resumeReading();
+    this.closeTimer = setTimeout(() => this.framed.destroy(), CLOSE_GRACE_MS);
+    this.closeTimer.unref();
+  }
+
+  private onConnectionError(err: Error): void {
+    if (this.closing) {
+      this.framed.destroy();
+      return;
+    }
+    if (!ProtocolError.isProtocolError(err)) {
+      this.log.debug({ err: err.message }, 'client connection error');
+      this.framed.destroy();
+      return;
+    }
+    // The framing is lost: answer on the first frame's stream if it was the first frame.
+    const streamId = this.version === 0 ? this.firstStreamId() : 0;
+    if (err.code === ProtocolErrorCode.UNSUPPORTED_VERSION) {
+      const version = err.version ?? (this.firstBytes?.readUInt8(0) ?? 0) & 0x7f;
+      this.refuseVersion(version, streamId);
+      return;
+    }
+    this.log.debug({ err: err.message }, 'malformed frame from a client');
+    this.fatal(streamId, err.message);
+  }
+
+  /** The stream id of the first frame, read by its version's header layout; 0 if unknown. */
+  private firstStreamId(): number {
+    const bytes = this.firstBytes;
+    if (bytes === undefined || bytes.length < 3) return 0;
+    // v1/v2 headers have a one-byte stream id (spec v2 §2.3); the others two bytes.
+    if ((bytes.readUInt8(0) & 0x7f) <= 2) return bytes.readInt8(2);
+    return bytes.length >= 4 ? bytes.readInt16BE(2) : 0;
+  }
+
+  private onClosed(): void {
+    this.closing = true;
+    this.waiting.length = 0;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.unsubscribeEvents?.();
+    this.unsubscribeEvents = undefined;
+    this.onCloseCallback?.();
+  }
+}

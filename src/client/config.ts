@@ -1,0 +1,97 @@
+// What the client-facing side of the proxy needs from the configuration. The command-line layer
+// fills it from flags, environment variables and the YAML file; validateClientSideConfig() turns a
+// bad value into one clear ProxyError line before anything listens.
+
+import { isIP } from 'node:net';
+import { Consistency, consistencyName } from '../protocol/constants.js';
+import { ProxyError, ProxyErrorCode } from '../errors.js';
+
+/** Another proxy behind the same load balancer, listed in system.peers (cql-proxy §4.3). */
+export interface PeerConfig {
+  rpcAddress: string;
+  /** Defaults to this proxy's data center. */
+  dataCenter?: string;
+  tokens?: readonly string[];
+}
+
+/** PEM contents (not file names) of the certificate chain and key clients see. */
+export interface ClientTlsConfig {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface ClientSideConfig {
+  /** Where clients connect: loopback by default, unlike cql-proxy's all-interfaces default. */
+  bind: { host: string; port: number };
+  tls?: ClientTlsConfig;
+  /** Largest request frame (header included), also the limit on a decompressed body. */
+  maxFrameLength: number;
+  /** Connections beyond this are closed as soon as they arrive (and counted). */
+  maxClientConnections?: number;
+  /** system.local rpc_address; by default the local address of each client's own connection. */
+  rpcAddress?: string;
+  /** system.local data_center; by default the cluster's local data center. */
+  dataCenter?: string;
+  /** system.local tokens; by default one token, or an even split across the peers. */
+  tokens?: readonly string[];
+  peers: readonly PeerConfig[];
+  /** Write consistency levels the cluster refuses (Astra: ANY, ONE, LOCAL_ONE); empty = no rewrite. */
+  unsupportedWriteConsistencies: ReadonlySet<number>;
+  /** What such writes are rewritten to. */
+  writeConsistencyOverride: number;
+}
+
+export const DEFAULT_BIND_HOST = '127.0.0.1';
+export const DEFAULT_BIND_PORT = 9042;
+/** Cassandra's native_transport_max_frame_size default. */
+export const DEFAULT_MAX_FRAME_LENGTH = 256 * 1024 * 1024;
+export const DEFAULT_WRITE_CONSISTENCY_OVERRIDE: number = Consistency.LOCAL_QUORUM;
+
+/** A config with every default filled in; `overrides` wins field by field. */
+export function clientSideConfig(overrides: Partial<ClientSideConfig> = {}): ClientSideConfig {
+  return {
+    bind: { host: DEFAULT_BIND_HOST, port: DEFAULT_BIND_PORT },
+    maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
+    peers: [],
+    unsupportedWriteConsistencies: new Set(),
+    writeConsistencyOverride: DEFAULT_WRITE_CONSISTENCY_OVERRIDE,
+    ...overrides,
+  };
+}
+
+function invalid(message: string): never {
+  throw new ProxyError(ProxyErrorCode.CONFIG_INVALID, message);
+}
+
+const KNOWN_CONSISTENCIES: ReadonlySet<number> = new Set(Object.values(Consistency));
+
+/** Throws a CONFIG_INVALID ProxyError naming the first bad value. */
+export function validateClientSideConfig(config: ClientSideConfig): void {
+  const { port } = config.bind;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    invalid(`invalid bind port ${port}: expected 0-65535`);
+  }
+  if (!Number.isInteger(config.maxFrameLength) || config.maxFrameLength < 1024) {
+    invalid(`invalid max frame length ${config.maxFrameLength}: expected at least 1024 bytes`);
+  }
+  const max = config.maxClientConnections;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    invalid(`invalid max client connections ${max}: expected a positive integer`);
+  }
+  if (config.rpcAddress !== undefined && isIP(config.rpcAddress) === 0) {
+    invalid(`invalid rpc address '${config.rpcAddress}': expected an IP address`);
+  }
+  if (config.tokens?.length === 0) invalid('tokens must not be empty when given');
+  for (const level of config.unsupportedWriteConsistencies) {
+    if (!KNOWN_CONSISTENCIES.has(level)) invalid(`unknown consistency level ${level}`);
+  }
+  if (!KNOWN_CONSISTENCIES.has(config.writeConsistencyOverride)) {
+    invalid(`unknown consistency level ${config.writeConsistencyOverride}`);
+  }
+  if (config.unsupportedWriteConsistencies.has(config.writeConsistencyOverride)) {
+    invalid(
+      `the write consistency override ${consistencyName(config.writeConsistencyOverride)} is ` +
+        'itself listed as unsupported',
+    );
+  }
+}

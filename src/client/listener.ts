@@ -1,0 +1,130 @@
+// The client-facing server socket: plain TCP, or TLS when a certificate and key are given. It
+// accepts, counts and closes connections; what happens on a connection is the caller's business.
+
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { ProxyError, ProxyErrorCode } from '../errors.js';
+import type { ClientTlsConfig } from './config.js';
+import { type ClientLog, SILENT_LOG } from './log.js';
+
+export interface ClientListenerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  tls?: ClientTlsConfig;
+  /** Connections beyond this many open ones are closed on arrival and counted in `refused`. */
+  maxClientConnections?: number;
+  log?: ClientLog;
+}
+
+export interface ClientListener {
+  /** The address actually bound. */
+  readonly host: string;
+  readonly port: number;
+  /** Client connections currently open. */
+  readonly connections: number;
+  /** Connections closed on arrival because of maxClientConnections. */
+  readonly refused: number;
+  /** Stops accepting and destroys every client connection. */
+  close(): Promise<void>;
+}
+
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this machine',
+};
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function listenError(err: unknown, host: string, port: number): ProxyError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    (code === undefined ? undefined : LISTEN_ERRORS[code]) ??
+    (err instanceof Error ? err.message : String(err));
+  return new ProxyError(
+    ProxyErrorCode.LISTEN_FAILED,
+    `cannot listen on ${hostPort(host, port)}: ${reason}`,
+    { cause: err },
+  );
+}
+
+/**
+ * Listens on host:port and calls `onConnection` for every accepted client socket (after the TLS
+ * handshake with TLS). Rejects with a LISTEN_FAILED ProxyError when the port cannot be had.
+ */
+export async function startClientListener(
+  options: ClientListenerOptions,
+  onConnection: (socket: Socket) => void,
+): Promise<ClientListener> {
+  const log = options.log ?? SILENT_LOG;
+  const open = new Set<Socket>();
+  let refused = 0;
+  let server: Server;
+
+  const accept = (socket: Socket): void => {
+    // Requests are small and answered at once: Nagle would hold them back for nothing.
+    socket.setNoDelay(true);
+    onConnection(socket);
+  };
+
+  if (options.tls !== undefined) {
+    const tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key });
+    tlsServer.on('secureConnection', (socket: TLSSocket) => accept(socket));
+    tlsServer.on('tlsClientError', (err, socket) => {
+      log.debug({ err: err.message, remote: socket.remoteAddress }, 'client TLS handshake failed');
+    });
+    server = tlsServer;
+  } else {
+    server = createServer();
+    server.on('connection', accept);
+  }
+  // 'connection' also fires on a TLS server, with the TCP socket: tracking these lets close()
+  // end connections still in their TLS handshake too.
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  if (options.maxClientConnections !== undefined) {
+    server.maxConnections = options.maxClientConnections;
+    server.on('drop', (data) => {
+      refused++;
+      log.warn(
+        { remote: data?.remoteAddress, max: options.maxClientConnections },
+        'client connection refused: too many connections',
+      );
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(listenError(err, options.host, options.port));
+    server.once('error', onError);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.warn({ err: err.message }, 'client listener error'));
+
+  const address = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    host: address.address,
+    port: address.port,
+    get connections() {
+      return open.size;
+    },
+    get refused() {
+      return refused;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      });
+      return closing;
+    },
+  };
+}
