@@ -1,13 +1,24 @@
-// Request timeouts without a timer per request: requests enter a FIFO in start order (all share
-// one timeout, so deadlines are ordered too) and one interval answers the expired ones. A request
-// answered in time is skipped when the sweep reaches it.
+// Request timeouts without a timer per request. Every request shares one timeout, so the order
+// in which requests start is also the order of their deadlines: they are kept in an intrusive
+// doubly linked list (start order), unlinked the moment they are answered, and one interval
+// answers the expired ones from the head. Nothing answered stays referenced, so the garbage
+// collector never sees a backlog of finished requests.
 
 import { ErrorCode } from '../protocol/constants.js';
-import type { Request } from './request.js';
+
+/** What the list needs of a request: its deadline, its links, and how to fail it. */
+export interface TimedRequest {
+  readonly deadline: number;
+  timeoutPrev: TimedRequest | undefined;
+  timeoutNext: TimedRequest | undefined;
+  timeoutLinked: boolean;
+  failWith(code: typeof ErrorCode.SERVER_ERROR, message: string): void;
+}
 
 export class RequestTimeouts {
-  private readonly queue: (Request | undefined)[] = [];
-  private head = 0;
+  private head: TimedRequest | undefined;
+  private tail: TimedRequest | undefined;
+  private count = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly timeoutMs: number;
   private readonly onTimeout: () => void;
@@ -21,26 +32,46 @@ export class RequestTimeouts {
     this.timer.unref();
   }
 
-  add(request: Request): void {
-    this.queue.push(request);
+  /** Requests waiting for an answer. */
+  get size(): number {
+    return this.count;
+  }
+
+  add(request: TimedRequest): void {
+    request.timeoutPrev = this.tail;
+    request.timeoutNext = undefined;
+    if (this.tail === undefined) this.head = request;
+    else this.tail.timeoutNext = request;
+    this.tail = request;
+    request.timeoutLinked = true;
+    this.count++;
+  }
+
+  /** The request was answered: forget it. */
+  remove(request: TimedRequest): void {
+    if (!request.timeoutLinked) return;
+    const { timeoutPrev: prev, timeoutNext: next } = request;
+    if (prev === undefined) this.head = next;
+    else prev.timeoutNext = next;
+    if (next === undefined) this.tail = prev;
+    else next.timeoutPrev = prev;
+    request.timeoutPrev = undefined;
+    request.timeoutNext = undefined;
+    request.timeoutLinked = false;
+    this.count--;
   }
 
   sweep(now: number): void {
-    while (this.head < this.queue.length) {
-      const request = this.queue[this.head];
-      if (request !== undefined && !request.done) {
-        if (request.deadline > now) break;
-        this.onTimeout();
-        request.failWith(
-          ErrorCode.SERVER_ERROR,
-          `Proxy timed out after ${this.timeoutMs} ms waiting for the cluster to answer`,
-        );
-      }
-      this.queue[this.head++] = undefined;
-    }
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+    let request = this.head;
+    while (request !== undefined && request.deadline <= now) {
+      const next = request.timeoutNext;
+      this.remove(request);
+      this.onTimeout();
+      request.failWith(
+        ErrorCode.SERVER_ERROR,
+        `Proxy timed out after ${this.timeoutMs} ms waiting for the cluster to answer`,
+      );
+      request = next;
     }
   }
 

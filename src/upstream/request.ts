@@ -17,8 +17,9 @@ import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { decideOnConnectionClosed, decideOnError, type RetryDecision } from './retry-policy.js';
 import type { NodePool } from './node-pool.js';
 import type { Session } from './session.js';
+import type { TimedRequest } from './request-timeouts.js';
 
-export class Request implements ResponseHandler {
+export class Request implements ResponseHandler, TimedRequest {
   readonly frame: Buffer;
   readonly clientStreamId: number;
   readonly opcode: number;
@@ -36,6 +37,10 @@ export class Request implements ResponseHandler {
   done = false;
   /** The last error a node answered, returned if the plan runs out. */
   private lastError: Buffer | undefined;
+  // Links of the timeout list (request-timeouts.ts).
+  timeoutPrev: TimedRequest | undefined = undefined;
+  timeoutNext: TimedRequest | undefined = undefined;
+  timeoutLinked = false;
 
   constructor(session: Session, forwarded: ForwardedRequest, deadline: number) {
     this.session = session;

@@ -117,7 +117,8 @@ export class Session implements BackendSession {
   }
 
   /** Called by a request when it is answered (or timed out): a stream id may be free again. */
-  onRequestDone(_request: Request): void {
+  onRequestDone(request: Request): void {
+    this.options.timeouts.remove(request);
     if (this.waitingHead < this.waiting.length) this.drainWaiting();
   }
 

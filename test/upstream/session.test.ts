@@ -22,10 +22,9 @@ class FakeConnection implements PooledConnection {
   private readonly free: number[];
   closed = false;
   congested = false;
-  constructor(
-    readonly name: string,
-    capacity = 8,
-  ) {
+  readonly name: string;
+  constructor(name: string, capacity = 8) {
+    this.name = name;
     this.free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
   }
   get inFlight(): number {
@@ -145,8 +144,12 @@ describe('Session', () => {
     expect(a.sent).toHaveLength(1);
     expect(b.sent).toHaveLength(1);
     expect(a.sent[0]?.frame.readInt16BE(2)).toBe(a.sent[0]?.streamId);
+    const { timeouts: t } = { timeouts: timeouts[timeouts.length - 1]! };
+    expect(t.size).toBe(2);
     a.answer(voidResult);
     b.answer(voidResult);
+    // Answered requests leave the timeout list at once (nothing finished stays referenced).
+    expect(t.size).toBe(0);
     expect(r1.responses[0]?.readInt16BE(2)).toBe(100);
     expect(r2.responses[0]?.readInt16BE(2)).toBe(32763);
     expect(r1.responses[0]?.subarray(9)).toEqual(voidResult(0).subarray(9));
@@ -315,7 +318,7 @@ describe('Session', () => {
     const a = new FakeConnection('a');
     const { session, timeouts: t } = await setup([[a]], { timeoutMs: 1000 });
     const r = client(session, requestFrame(Opcode.QUERY, 11));
-    t.sweep(Date.now() + 999);
+    t.sweep(Date.now() + 900);
     expect(r.responses).toHaveLength(0);
     t.sweep(Date.now() + 1001);
     const err = decodeError(r.responses[0]!.subarray(9), VERSION);

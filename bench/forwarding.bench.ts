@@ -1,0 +1,136 @@
+// The proxy's forwarding path without sockets: request frames decoded from client chunks, sent
+// through a Session (query plan, least-busy connection, stream id allocation and patch, response
+// matching, client stream id restored), answered by in-memory connections. This is the per-request
+// CPU cost the proxy adds; bench/e2e.ts measures it with real sockets and drivers.
+// Run: npm run bench -- bench/forwarding.bench.ts
+import { bench, describe } from 'vitest';
+import { ResultKind } from '../src/protocol/constants.js';
+import { FrameDecoder } from '../src/protocol/frame-decoder.js';
+import { patchStreamId } from '../src/protocol/header.js';
+import { resultFrame } from '../src/protocol/messages/result.js';
+import { silentLogger } from '../src/ops/logger.js';
+import { NodePool } from '../src/upstream/node-pool.js';
+import type { PooledConnection, ResponseHandler } from '../src/upstream/pooled-connection.js';
+import { PreparedCache } from '../src/upstream/prepared-cache.js';
+import { RequestTimeouts } from '../src/upstream/request-timeouts.js';
+import { Session, newSessionMetrics } from '../src/upstream/session.js';
+import { chunk, formatThroughput, measure, type Throughput } from './measure.js';
+
+/** Answers everything it was sent when flush() is called, with one shared RESULT frame. */
+class InstantConnection implements PooledConnection {
+  closed = false;
+  congested = false;
+  private handlers: (ResponseHandler | undefined)[] = new Array<ResponseHandler | undefined>(32768);
+  private readonly free: number[] = Array.from({ length: 32768 }, (_, i) => 32767 - i);
+  private readonly pending: number[] = [];
+  private readonly response = resultFrame(4, 0, { kind: ResultKind.VOID });
+  get inFlight(): number {
+    return this.pending.length;
+  }
+  send(frame: Buffer, handler: ResponseHandler): boolean {
+    const id = this.free.pop();
+    if (id === undefined) return false;
+    patchStreamId(frame, id);
+    this.handlers[id] = handler;
+    this.pending.push(id);
+    return true;
+  }
+  flush(): void {
+    for (const id of this.pending.splice(0)) {
+      const h = this.handlers[id];
+      this.handlers[id] = undefined;
+      this.free.push(id);
+      patchStreamId(this.response, id);
+      h?.onResponse(this.response);
+    }
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const COUNT = 2000;
+function executeFrames(count: number): Buffer {
+  const one = Buffer.alloc(100, 0x61);
+  one.writeUInt8(0x04, 0);
+  one.writeUInt8(0x0a, 4);
+  one.writeInt32BE(91, 5);
+  const all = Buffer.alloc(100 * count);
+  for (let i = 0; i < count; i++) {
+    one.copy(all, i * 100);
+    all.writeInt16BE(i, i * 100 + 2);
+  }
+  return all;
+}
+const STREAM = executeFrames(COUNT);
+const CHUNKS = chunk(STREAM, 65536);
+
+const connections = [new InstantConnection(), new InstantConnection(), new InstantConnection()];
+const timeouts = new RequestTimeouts(12_000);
+const session = new Session({
+  key: '4//',
+  version: 4,
+  keyspace: undefined,
+  compression: undefined,
+  preparedCache: new PreparedCache(10),
+  timeouts,
+  requestTimeoutMs: 12_000,
+  maxQueuedRequests: 100_000,
+  maxFrameLength: 1 << 20,
+  metrics: newSessionMetrics(),
+  logger: silentLogger(),
+});
+const pools = connections.map(
+  (c, i) =>
+    new NodePool(
+      { key: `node${i}` },
+      {
+        size: 1,
+        backoff: { baseMs: 1000, maxMs: 1000 },
+        logger: silentLogger(),
+        warmUp: () => Promise.resolve(),
+        connect: () => Promise.resolve(c),
+      },
+    ),
+);
+await Promise.all(pools.map((p) => p.fill()));
+session.setPools(pools);
+
+let answered = 0;
+const notIdempotent = (): boolean => false;
+const onResponse = (_frame: Buffer): void => {
+  answered++;
+};
+
+function forwardAll(): void {
+  const decoder = new FrameDecoder({
+    direction: 'request',
+    onFrame: (frame) => session.send({ frame, idempotent: notIdempotent, onResponse }),
+  });
+  for (const c of CHUNKS) decoder.push(c);
+  for (const c of connections) c.flush();
+}
+
+function baseline(): void {
+  const decoder = new FrameDecoder({
+    direction: 'request',
+    onFrame: (frame) => {
+      patchStreamId(frame, 1);
+      onResponse(frame);
+    },
+  });
+  for (const c of CHUNKS) decoder.push(c);
+}
+
+describe('forwarding path (in memory)', () => {
+  const rows: Throughput[] = [
+    measure('session: decode, route, patch, answer, restore', COUNT, STREAM.length, forwardAll),
+    measure('baseline: decode + patch only', COUNT, STREAM.length, baseline),
+  ];
+  if (answered === 0) throw new Error('nothing was answered');
+  console.log(
+    `\nForwarding path, 100-byte EXECUTEs over 3 nodes (one core)\n${formatThroughput(rows)}\n`,
+  );
+  bench('session forwarding', forwardAll);
+  bench('baseline decode + patch', baseline);
+});
