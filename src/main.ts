@@ -1,14 +1,70 @@
 #!/usr/bin/env node
-// Entry point. Until the proxy lands (issue 4) it prints what the program will be and how to run
-// the parts that exist.
+// The command line: configuration in, a running proxy out. The only module that reads
+// process.argv/process.env or calls process.exit. Expected failures (a bad flag, a bad bundle, a
+// rejected token, a port in use) print one line and exit non-zero, without a stack trace.
 
-const usage = `cql-proxy-ts: a CQL proxy that lets any driver reach Astra DB or Cassandra on 127.0.0.1:9042
+import { readFileSync } from 'node:fs';
+import { parseConfig } from './config-parse.js';
+import { ProxyError, errorMessage } from './errors.js';
+import { createLogger } from './ops/logger.js';
+import { startProxy, type RunningProxy } from './proxy.js';
 
-Usage (when the proxy lands):
-  cql-proxy-ts --astra-bundle <secure-connect.zip> --astra-token <AstraCS:...>
-  cql-proxy-ts --astra-token <AstraCS:...> --astra-database-id <uuid>
-  cql-proxy-ts --contact-points <host[,host...]> [--port 9042]
+const PROGRAM = 'cql-proxy-ts';
 
-The protocol codec is in place today: run \`npm test\` and \`npm run bench\`.`;
+async function main(): Promise<void> {
+  const parsed = parseConfig(process.argv.slice(2), process.env, (path) =>
+    readFileSync(path, 'utf8'),
+  );
+  if ('help' in parsed) {
+    process.stdout.write(`${parsed.help}\n`);
+    return;
+  }
+  if ('error' in parsed) {
+    process.stderr.write(`${PROGRAM}: ${parsed.error}\n`);
+    process.exitCode = parsed.exitCode;
+    return;
+  }
+  const config = parsed.config;
+  const logger = createLogger({ level: config.logLevel });
 
-process.stdout.write(`${usage}\n`);
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(config, logger);
+  } catch (err) {
+    if (ProxyError.isProxyError(err)) {
+      logger.flush();
+      process.stderr.write(`${PROGRAM}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second signal: the user wants out now.
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    proxy.close().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`${PROGRAM}: error while shutting down: ${errorMessage(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `${PROGRAM}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

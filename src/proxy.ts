@@ -2,7 +2,9 @@
 // (control connection and sessions), and the client side (listener and client sessions).
 // start() fails with a ProxyError naming what went wrong; close() undoes everything.
 
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { errorMessage, ProxyError, ProxyErrorCode } from './errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './ops/logger.js';
@@ -184,9 +186,35 @@ async function clusterTls(config: Config): Promise<ContactPointTls | undefined> 
   };
 }
 
+/** cql-proxy resolves --rpc-address and the peers' addresses with DNS; system tables need IPs. */
+async function resolveAddress(address: string, what: string): Promise<string> {
+  if (isIP(address) !== 0) return address;
+  try {
+    return (await lookup(address)).address;
+  } catch (err) {
+    throw new ProxyError(
+      ProxyErrorCode.CONFIG_INVALID,
+      `cannot resolve ${what} ${address}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
   const cert = await readPem(config.proxyCertFile, '--proxy-cert-file');
   const key = await readPem(config.proxyKeyFile, '--proxy-key-file');
+  const rpcAddress =
+    config.rpcAddress === undefined
+      ? undefined
+      : await resolveAddress(config.rpcAddress, '--rpc-address');
+  const peers = await Promise.all(
+    config.peers.map(async (p, i) => ({
+      ...p,
+      rpcAddress: await resolveAddress(p.rpcAddress, `peer #${i + 1} rpc-address`),
+    })),
+  );
   return {
     bind: config.bind,
     ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}),
@@ -194,10 +222,10 @@ async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
     ...(config.maxClientConnections === undefined
       ? {}
       : { maxClientConnections: config.maxClientConnections }),
-    ...(config.rpcAddress === undefined ? {} : { rpcAddress: config.rpcAddress }),
+    ...(rpcAddress === undefined ? {} : { rpcAddress }),
     ...(config.dataCenter === undefined ? {} : { dataCenter: config.dataCenter }),
     ...(config.tokens === undefined ? {} : { tokens: config.tokens }),
-    peers: config.peers,
+    peers,
     unsupportedWriteConsistencies: new Set(config.unsupportedWriteConsistencies),
     writeConsistencyOverride: config.unsupportedWriteConsistencyOverride,
   };
