@@ -227,6 +227,7 @@ async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
     ...(config.tokens === undefined ? {} : { tokens: config.tokens }),
     peers,
     unsupportedWriteConsistencies: new Set(config.unsupportedWriteConsistencies),
+    idempotentGraph: config.idempotentGraph,
     writeConsistencyOverride: config.unsupportedWriteConsistencyOverride,
   };
 }

@@ -100,6 +100,9 @@ const PAUSE_CONGESTED = 2;
 const PAUSE_DRAIN = 4;
 
 /** Requests in flight beyond which a client that does not read its responses is not read either. */
+/** The custom payload key that marks a DSE Graph query. */
+const GRAPH_SOURCE = 'graph-source';
+
 export const MAX_IN_FLIGHT_WHILE_UNDRAINED = 64;
 /** Locally prepared statements kept per connection (drivers prepare a handful at most). */
 export const LOCAL_STATEMENTS_CAPACITY = 256;
@@ -434,7 +437,12 @@ export class ClientSession {
           cls.statement !== 'select' && this.rewrites(head.consistency)
             ? this.rewrite(frame, message, head.consistencyOffset, head.consistency)
             : frame;
-        this.forward({ frame: out, idempotent: cls.idempotent ? ALWAYS : NEVER });
+        // DSE Graph queries are not CQL: the lexer cannot judge them, the flag decides (cql-proxy §4.7).
+        const idempotent =
+          message.customPayload?.has(GRAPH_SOURCE) === true
+            ? this.config.idempotentGraph === true
+            : cls.idempotent;
+        this.forward({ frame: out, idempotent: idempotent ? ALWAYS : NEVER });
       }
     }
   }

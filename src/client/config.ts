@@ -37,6 +37,11 @@ export interface ClientSideConfig {
   peers: readonly PeerConfig[];
   /** Write consistency levels the cluster refuses (Astra: ANY, ONE, LOCAL_ONE); empty = no rewrite. */
   unsupportedWriteConsistencies: ReadonlySet<number>;
+  /**
+   * Whether DSE Graph queries (custom payload key `graph-source`) may be retried on another node
+   * (cql-proxy --idempotent-graph); by default they are not.
+   */
+  idempotentGraph?: boolean;
   /** What such writes are rewritten to. */
   writeConsistencyOverride: number;
 }

@@ -15,6 +15,8 @@ export interface FrameMessage {
   start: number;
   /** True when `body` is a decompressed copy, not a view into the frame. */
   copied: boolean;
+  /** The custom payload the frame carries, if any (DSE Graph marks its queries there). */
+  customPayload: Map<string, Buffer | null> | undefined;
 }
 
 /**
@@ -36,8 +38,8 @@ export function frameMessage(
     copied = true;
   }
   const reader = new CqlReader(body);
-  readBodyExtras(reader, flags, response, version);
-  return { body, start: reader.pos, copied };
+  const extras = readBodyExtras(reader, flags, response, version);
+  return { body, start: reader.pos, copied, customPayload: extras.customPayload };
 }
 
 /** Refuses the compression flag on a connection that negotiated no compression. */

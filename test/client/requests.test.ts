@@ -316,6 +316,30 @@ describe('PREPARE and EXECUTE', () => {
   });
 });
 
+describe('DSE Graph queries', () => {
+  /** A QUERY carrying a custom payload with the given keys (spec v4 §2.2: payload before the message). */
+  function payloadQuery(stream: number, query: string, keys: string[]): Buffer {
+    const w = new CqlWriter(64);
+    w.writeBytesMap(new Map(keys.map((k) => [k, Buffer.from('g')])));
+    const frame = queryFrame(4, stream, query);
+    const out = Buffer.concat([frame.subarray(0, 9), w.finish(), frame.subarray(9)]);
+    out.writeUInt8(HeaderFlag.CUSTOM_PAYLOAD, 1);
+    out.writeInt32BE(out.length - 9, 5);
+    return out;
+  }
+
+  for (const idempotentGraph of [false, true]) {
+    it(`retries graph-source queries only with --idempotent-graph (${idempotentGraph})`, async () => {
+      const p = await proxy({}, { idempotentGraph });
+      const c = await p.ready(4);
+      await c.request(payloadQuery(2, 'g.V().count()', ['graph-source']));
+      await c.request(payloadQuery(3, 'SELECT k FROM ks.t', ['other-key']));
+      const answers = p.backend.received.map((r) => r.idempotent());
+      expect(answers).toEqual([idempotentGraph, true]);
+    });
+  }
+});
+
 describe('write consistency rewrite', () => {
   const rewriting = {
     unsupportedWriteConsistencies: new Set<number>([
