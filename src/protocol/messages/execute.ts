@@ -11,6 +11,7 @@ import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
 import { checkVersion } from './field-checks.js';
 import {
+  ANY_QUERY_FLAGS,
   queryFlagMask,
   readQueryFlags,
   readQueryParameters,
@@ -46,7 +47,7 @@ export interface DecodedExecute {
 // native_protocol_v5.spec §4.1.6 EXECUTE: <id>[<result_metadata_id>]<consistency><flags>... —
 // read up to <flags> only.
 export function decodeExecuteHead(body: Buffer, version: number): ExecuteHead {
-  const mask = queryFlagMask(version);
+  queryFlagMask(version); // refuses an unknown version
   const reader = new CqlReader(body);
   const id = reader.readShortBytes();
   // Built field by field, not spread: this runs for every EXECUTE and a spread costs several times
@@ -54,7 +55,8 @@ export function decodeExecuteHead(body: Buffer, version: number): ExecuteHead {
   const resultMetadataId = hasResultMetadataId(version) ? reader.readShortBytes() : undefined;
   const consistencyOffset = reader.pos;
   const consistency = reader.readConsistency();
-  const flags = readQueryFlags(reader, version, mask);
+  // Unknown flag bits are passed on (see decodeQueryHead).
+  const flags = readQueryFlags(reader, version, ANY_QUERY_FLAGS);
   return resultMetadataId === undefined
     ? { id, consistency, consistencyOffset, flags }
     : { id, resultMetadataId, consistency, consistencyOffset, flags };

@@ -89,6 +89,9 @@ export interface DecodedQueryParameters {
   continuousPaging?: ContinuousPagingOptions;
 }
 
+/** A mask accepting every flag bit: for head decoders, which read nothing the flags announce. */
+export const ANY_QUERY_FLAGS = 0xffffffff;
+
 // Bits every version defines: VALUES ... WITH_NAMES_FOR_VALUES (spec v3/v4 §4.1.4).
 const BASE_FLAGS = 0x7f;
 

@@ -7,6 +7,7 @@
 import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
 import {
+  ANY_QUERY_FLAGS,
   queryFlagMask,
   readQueryFlags,
   readQueryParameters,
@@ -30,12 +31,14 @@ export interface DecodedQuery {
 
 // native_protocol_v4.spec §4.1.4 QUERY: <query><consistency><flags>... — read up to <flags> only.
 export function decodeQueryHead(body: Buffer, version: number): QueryHead {
-  const mask = queryFlagMask(version);
+  queryFlagMask(version); // refuses an unknown version
   const reader = new CqlReader(body);
   const query = reader.readLongString();
   const consistencyOffset = reader.pos;
   const consistency = reader.readConsistency();
-  const flags = readQueryFlags(reader, version, mask);
+  // Flag bits a newer client knows and this codec does not are passed on untouched: the proxy
+  // reads nothing after <flags>, and Cassandra itself ignores unknown bits.
+  const flags = readQueryFlags(reader, version, ANY_QUERY_FLAGS);
   return { query, consistency, consistencyOffset, flags };
 }
 

@@ -206,10 +206,12 @@ describe('QUERY hostile input', () => {
     }
   });
 
-  it('refuses unknown flag bits in the head too', () => {
-    expectProtocolError(() => decodeQueryHead(hex('00 00 00 00  00 01  80'), V4));
-    expectProtocolError(() => decodeQueryHead(hex('00 00 00 00  00 01  00 00 02 00'), V5));
-    expectProtocolError(() => decodeQueryHead(hex('00 00 00 00  00 01  80 00 00 00'), V5));
+  it('passes unknown flag bits through the head (the proxy reads nothing after them)', () => {
+    expect(decodeQueryHead(hex('00 00 00 00  00 01  80'), V4).flags).toBe(0x80);
+    expect(decodeQueryHead(hex('00 00 00 00  00 01  00 00 02 00'), V5).flags).toBe(0x200);
+    expect(decodeQueryHead(hex('00 00 00 00  00 01  80 00 00 00'), V5).flags).toBe(0x80000000);
+    // The full decoder still refuses them.
+    expectProtocolError(() => decodeQuery(hex('00 00 00 00  00 01  80'), V4));
   });
 
   it('refuses trailing bytes after the parameters', () => {
