@@ -8,6 +8,18 @@
 // flag typed on the command line should win over a file written long ago.
 
 import yargs from 'yargs';
+import {
+  Composer,
+  LineCounter,
+  Parser,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type ErrorCode,
+  type ParsedNode,
+  type YAMLError,
+} from 'yaml';
 import type { Config, PeerProxy } from './config.js';
 import {
   FILE_ONLY_KEYS,
@@ -854,15 +866,12 @@ function resolveLogLevel(r: Reader, sources: Sources): LogLevel {
 
 // --- YAML
 //
-// A strict reader for the subset of YAML a configuration file needs: block mappings and lists,
-// `- key: value` list items, one-line flow lists and mappings ([a, b], {k: v}), plain, 'single'
-// and "double" quoted scalars, comments. Every scalar is kept as text (like YAML's failsafe
-// schema, and like cql-proxy's yaml.v2 decoding into string fields), so a token such as
-// -9223372036854775808 never goes through a float. Anything else (anchors, tags, block scalars,
-// multi-line values, several documents) is an error naming the line; errors never quote the
-// line, which may hold a token.
-// The `yaml` package is not installed; with it, parse(text, { schema: 'failsafe' }) could take
-// this reader's place (its messages quote the source, so they would need trimming).
+// The file is read by the `yaml` package in its failsafe schema: every scalar stays text (like
+// cql-proxy's yaml.v2 decoding into string fields), so a token such as -9223372036854775808 never
+// goes through a float. On top of it we keep a configuration file strict: one document, no
+// directives, anchors, aliases, tags or block scalars, no duplicate keys, and a plain `~`, `null`
+// or empty value means "unset". Error messages are our own, one line naming the line number:
+// yaml's messages quote the source line, and that line may hold a token.
 
 export type YamlNode = string | null | YamlNode[] | Map<string, YamlNode>;
 
@@ -870,304 +879,204 @@ class YamlError extends Error {
   override name = 'YamlError';
 }
 
-interface YamlLine {
-  no: number;
-  indent: number;
-  text: string;
-}
+const UNSUPPORTED = 'anchors, aliases, tags and block scalars (| and >) are not supported';
+const NULL_WORDS: ReadonlySet<string> = new Set(['', '~', 'null', 'Null', 'NULL']);
 
-function yamlFail(no: number, message: string): never {
-  throw new YamlError(`line ${no}: ${message}`);
-}
-
-/** Drops a comment: `#` at the start or after a space, outside quotes. */
-function stripComment(line: string): string {
-  let quote: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quote === '"') {
-      if (ch === '\\') i++;
-      else if (ch === '"') quote = undefined;
-    } else if (quote === "'") {
-      if (ch === "'" && line[i + 1] === "'") i++;
-      else if (ch === "'") quote = undefined;
-    } else if (ch === '#' && (i === 0 || line[i - 1] === ' ')) {
-      return line.slice(0, i);
-    } else if (
-      (ch === '"' || ch === "'") &&
-      /(^|[\s:,[{-])$/.test(line.slice(Math.max(0, i - 1), i))
-    ) {
-      // A quote opens a quoted scalar only where a value may start (not the ' in "it's").
-      quote = ch;
-    }
-  }
-  return line;
-}
-
-function yamlLines(text: string): YamlLine[] {
-  const lines: YamlLine[] = [];
-  let documents = 0;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const no = i + 1;
-    const content = stripComment(raw).trimEnd();
-    if (content.trim() === '') return;
-    const indentText = /^[ \t]*/.exec(content)?.[0] ?? '';
-    if (indentText.includes('\t')) yamlFail(no, 'tabs are not allowed for indentation');
-    const body = content.slice(indentText.length);
-    if (indentText === '' && (body === '---' || body.startsWith('--- '))) {
-      documents += 1;
-      if (documents > 1 || lines.length > 0) yamlFail(no, 'only one YAML document is allowed');
-      if (body !== '---') yamlFail(no, 'put values on the lines after ---');
-      return;
-    }
-    if (indentText === '' && body === '...') return;
-    if (indentText === '' && body.startsWith('%'))
-      yamlFail(no, 'YAML directives are not supported');
-    lines.push({ no, indent: indentText.length, text: body });
-  });
-  return lines;
-}
-
-function isListItem(text: string): boolean {
-  return text === '-' || text.startsWith('- ');
-}
-
-/** `key: rest` → [key, rest]; undefined when the line is not a mapping entry. */
-function splitKey(line: YamlLine): [string, string] | undefined {
-  const t = line.text;
-  if (t.startsWith('"') || t.startsWith("'")) {
-    const [key, end] = quoted(t, 0, line.no);
-    const rest = t.slice(end).trimStart();
-    if (!rest.startsWith(':') || (rest.length > 1 && rest[1] !== ' ')) return undefined;
-    return [key, rest.slice(1).trim()];
-  }
-  if (/^[[{?&*!|>@`]/.test(t)) return undefined;
-  const m = /^([^:]*?)\s*:(?: (.*)|$)/.exec(t);
-  if (m === null || (m[1] ?? '') === '') return undefined;
-  return [m[1] ?? '', (m[2] ?? '').trim()];
-}
-
-/** A quoted scalar starting at `start`; returns its value and the index after the closing quote. */
-function quoted(text: string, start: number, no: number): [string, number] {
-  const q = text[start];
-  let out = '';
-  for (let i = start + 1; i < text.length; i++) {
-    const ch = text[i] ?? '';
-    if (q === "'") {
-      if (ch === "'" && text[i + 1] === "'") {
-        out += "'";
-        i++;
-      } else if (ch === "'") {
-        return [out, i + 1];
-      } else {
-        out += ch;
-      }
-      continue;
-    }
-    if (ch === '"') return [out, i + 1];
-    if (ch !== '\\') {
-      out += ch;
-      continue;
-    }
-    i++;
-    const e = text[i] ?? '';
-    const simple: Record<string, string> = {
-      '\\': '\\',
-      '"': '"',
-      '/': '/',
-      n: '\n',
-      t: '\t',
-      r: '\r',
-      '0': '\0',
-      ' ': ' ',
-    };
-    const hexLength = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
-    if (simple[e] !== undefined) {
-      out += simple[e];
-    } else if (
-      hexLength > 0 &&
-      /^[0-9a-fA-F]+$/.test(text.slice(i + 1, i + 1 + hexLength)) &&
-      text.length > i + hexLength
-    ) {
-      const code = parseInt(text.slice(i + 1, i + 1 + hexLength), 16);
-      if (code > 0x10ffff) yamlFail(no, 'invalid escape in a double-quoted value');
-      out += String.fromCodePoint(code);
-      i += hexLength;
-    } else {
-      yamlFail(no, 'invalid escape in a double-quoted value');
-    }
-  }
-  yamlFail(no, `unterminated ${q === '"' ? 'double' : 'single'}-quoted value`);
-}
-
-function plainScalar(text: string, no: number): string | null {
-  const t = text.trim();
-  if (/^[&*!|>%@`]/.test(t)) {
-    yamlFail(no, 'anchors, aliases, tags and block scalars (| and >) are not supported');
-  }
-  if (/:( |$)/.test(t)) yamlFail(no, "a value containing ': ' must be quoted");
-  if (t === '' || t === '~' || t === 'null' || t === 'Null' || t === 'NULL') return null;
-  return t;
-}
-
-/** A whole inline value: flow collection, quoted or plain scalar. */
-function inlineValue(text: string, no: number): YamlNode {
-  if (
-    text.startsWith('[') ||
-    text.startsWith('{') ||
-    text.startsWith('"') ||
-    text.startsWith("'")
-  ) {
-    const [value, end] = flowValue(text, 0, no);
-    if (text.slice(end).trim() !== '') yamlFail(no, 'unexpected text after a value');
-    return value;
-  }
-  if (isListItem(text)) yamlFail(no, 'a list must start on its own line');
-  return plainScalar(text, no);
-}
-
-function skipSpaces(text: string, i: number): number {
-  while (text[i] === ' ') i++;
-  return i;
-}
-
-/** One value inside (or starting) a one-line flow collection. */
-function flowValue(text: string, start: number, no: number): [YamlNode, number] {
-  let i = skipSpaces(text, start);
-  const ch = text[i];
-  if (ch === '"' || ch === "'") {
-    const [value, end] = quoted(text, i, no);
-    return [value, end];
-  }
-  if (ch === '[') {
-    const items: YamlNode[] = [];
-    i = skipSpaces(text, i + 1);
-    while (text[i] !== ']') {
-      if (i >= text.length) yamlFail(no, "missing ']' (flow lists must fit on one line)");
-      const [item, end] = flowValue(text, i, no);
-      items.push(item);
-      i = skipSpaces(text, end);
-      if (i >= text.length) yamlFail(no, "missing ']' (flow lists must fit on one line)");
-      if (text[i] === ',') i = skipSpaces(text, i + 1);
-      else if (text[i] !== ']') yamlFail(no, "expected ',' or ']' in a list");
-    }
-    return [items, i + 1];
-  }
-  if (ch === '{') {
-    const map = new Map<string, YamlNode>();
-    i = skipSpaces(text, i + 1);
-    while (text[i] !== '}') {
-      if (i >= text.length) yamlFail(no, "missing '}' (flow mappings must fit on one line)");
-      let key: string;
-      if (text[i] === '"' || text[i] === "'") {
-        [key, i] = quoted(text, i, no);
-      } else {
-        const m = /^[^:,{}[\]]*/.exec(text.slice(i))?.[0] ?? '';
-        key = m.trim();
-        i += m.length;
-      }
-      i = skipSpaces(text, i);
-      if (key === '' || text[i] !== ':') yamlFail(no, "expected 'key: value' in a mapping");
-      if (map.has(key)) yamlFail(no, `duplicate key ${quoteName(key)}`);
-      const [value, end] = flowValue(text, i + 1, no);
-      map.set(key, value);
-      i = skipSpaces(text, end);
-      if (i >= text.length) yamlFail(no, "missing '}' (flow mappings must fit on one line)");
-      if (text[i] === ',') i = skipSpaces(text, i + 1);
-      else if (text[i] !== '}') yamlFail(no, "expected ',' or '}' in a mapping");
-    }
-    return [map, i + 1];
-  }
-  const m = /^[^,{}[\]]*/.exec(text.slice(i))?.[0] ?? '';
-  return [plainScalar(m, no), i + m.length];
-}
-
-class YamlBlockReader {
-  private pos = 0;
-  private readonly lines: YamlLine[];
-
-  constructor(lines: YamlLine[]) {
-    this.lines = lines;
-  }
-
-  document(): YamlNode {
-    const first = this.lines[0];
-    if (first === undefined) return null;
-    const value = this.block(first.indent);
-    const extra = this.lines[this.pos];
-    if (extra !== undefined) yamlFail(extra.no, 'unexpected indentation');
-    return value;
-  }
-
-  private block(indent: number): YamlNode {
-    const line = this.lines[this.pos];
-    if (line === undefined) return null;
-    if (isListItem(line.text)) return this.list(indent);
-    if (splitKey(line) === undefined) {
-      // A lone scalar is a valid document, but never a valid configuration.
-      if (this.pos === 0 && this.lines.length === 1) {
-        this.pos++;
-        return inlineValue(line.text, line.no);
-      }
-      yamlFail(line.no, "expected 'key: value'");
-    }
-    return this.mapping(indent);
-  }
-
-  private list(indent: number): YamlNode[] {
-    const items: YamlNode[] = [];
-    for (
-      let line = this.lines[this.pos];
-      line?.indent === indent && isListItem(line.text);
-      line = this.lines[this.pos]
-    ) {
-      const rest = line.text.slice(1);
-      const content = rest.trimStart();
-      if (content === '') {
-        this.pos++;
-        const next = this.lines[this.pos];
-        items.push(next !== undefined && next.indent > indent ? this.block(next.indent) : null);
-        continue;
-      }
-      // `- key: value` opens a mapping whose other keys line up under `key`: read the rest of
-      // the line as a line of its own at that column.
-      const column = indent + 1 + (rest.length - content.length);
-      const inner: YamlLine = { no: line.no, indent: column, text: content };
-      if (isListItem(content) || splitKey(inner) !== undefined) {
-        this.lines[this.pos] = inner;
-        items.push(this.block(column));
-      } else {
-        items.push(inlineValue(content, line.no));
-        this.pos++;
-      }
-    }
-    return items;
-  }
-
-  private mapping(indent: number): Map<string, YamlNode> {
-    const map = new Map<string, YamlNode>();
-    for (let line = this.lines[this.pos]; line?.indent === indent; line = this.lines[this.pos]) {
-      if (isListItem(line.text)) yamlFail(line.no, "expected 'key: value', not a list item");
-      const entry = splitKey(line);
-      if (entry === undefined) yamlFail(line.no, "expected 'key: value'");
-      const [key, rest] = entry;
-      if (map.has(key)) yamlFail(line.no, `duplicate key ${quoteName(key)}`);
-      this.pos++;
-      if (rest !== '') {
-        map.set(key, inlineValue(rest, line.no));
-        continue;
-      }
-      const next = this.lines[this.pos];
-      // A list may sit at the same column as its key (`peers:` then `- rpc-address: ...`).
-      const nested =
-        next !== undefined &&
-        (next.indent > indent || (next.indent === indent && isListItem(next.text)));
-      map.set(key, nested ? this.block(next.indent) : null);
-    }
-    return map;
-  }
-}
+/** Throws `line N: message` for a character offset in the text. */
+type FailAt = (offset: number, message: string) => never;
 
 export function parseYaml(text: string): YamlNode {
-  return new YamlBlockReader(yamlLines(text)).document();
+  const lines = new LineCounter();
+  const failAt: FailAt = (offset, message) => {
+    throw new YamlError(`line ${lines.linePos(offset).line}: ${message}`);
+  };
+  const tokens = [...new Parser(lines.addNewLine).parse(text)];
+  const directive = tokens.find((t) => t.type === 'directive');
+  if (directive !== undefined) failAt(directive.offset, 'YAML directives are not supported');
+  const second = tokens.filter((t) => t.type === 'document')[1];
+  if (second !== undefined) failAt(second.offset, 'only one YAML document is allowed');
+
+  // uniqueKeys is off so that a duplicate is reported by toYamlNode, with the key's name.
+  const documents = [
+    ...new Composer({ schema: 'failsafe', uniqueKeys: false }).compose(tokens, true),
+  ];
+  const errors = documents.flatMap((d) => d.errors);
+  const doc = documents[0];
+  if (errors.length > 0) syntaxError(errors, doc?.contents ?? null, text, failAt);
+  return toYamlNode(doc?.contents ?? null, failAt);
+}
+
+function toYamlNode(node: ParsedNode | null, failAt: FailAt): YamlNode {
+  if (node === null) return null;
+  const start = node.range[0];
+  if (isAlias(node) || node.anchor !== undefined || node.tag !== undefined) {
+    failAt(start, UNSUPPORTED);
+  }
+  if (isScalar(node)) {
+    if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') failAt(start, UNSUPPORTED);
+    const value = String(node.value);
+    return node.type === 'PLAIN' && NULL_WORDS.has(value) ? null : value;
+  }
+  if (isSeq(node)) return node.items.map((item) => toYamlNode(item, failAt));
+  const map = new Map<string, YamlNode>();
+  for (const { key, value } of node.items) {
+    // A key is a name: `[a]: b`, `{a: 1}: b` or `: b` cannot be an option.
+    if (!isScalar(key) || key.anchor !== undefined || key.tag !== undefined) {
+      failAt(key.range[0], "expected 'key: value' with a name as the key");
+    }
+    const name = String(key.value);
+    if (name === '') failAt(key.range[0], "expected 'key: value'");
+    if (map.has(name)) failAt(key.range[0], `duplicate key ${quoteName(name)}`);
+    map.set(name, toYamlNode(value, failAt));
+  }
+  return map;
+}
+
+/** Every node under `node`, the node itself first. */
+function* eachNode(node: ParsedNode | null): Generator<ParsedNode> {
+  if (node === null) return;
+  yield node;
+  if (isSeq(node)) for (const item of node.items) yield* eachNode(item);
+  if (isMap(node)) {
+    for (const { key, value } of node.items) {
+      yield* eachNode(key);
+      yield* eachNode(value);
+    }
+  }
+}
+
+/**
+ * yaml reports an unterminated quote or bracket where the text ends; the user needs the line
+ * where it was opened: the start of the innermost matching node that reaches `offset`.
+ */
+function openedAt(
+  root: ParsedNode | null,
+  offset: number,
+  matches: (node: ParsedNode) => boolean,
+): number {
+  let best = offset;
+  let bestStart = -1;
+  for (const node of eachNode(root)) {
+    const [start, , end] = node.range;
+    if (matches(node) && start <= offset && offset <= end && start > bestStart) {
+      best = start;
+      bestStart = start;
+    }
+  }
+  return best;
+}
+
+/** The line holding `offset`, trimmed: looked at, never shown. */
+function lineAt(text: string, offset: number): string {
+  const begin = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', offset);
+  return text.slice(begin, end === -1 ? text.length : end).trim();
+}
+
+const isDoubleQuoted = (n: ParsedNode): boolean => isScalar(n) && n.type === 'QUOTE_DOUBLE';
+const isSingleQuoted = (n: ParsedNode): boolean => isScalar(n) && n.type === 'QUOTE_SINGLE';
+const isFlowList = (n: ParsedNode): boolean => isSeq(n) && n.flow === true;
+const isFlowMapping = (n: ParsedNode): boolean => isMap(n) && n.flow === true;
+
+interface YamlErrorRule {
+  code?: ErrorCode;
+  /** yaml's own message (English, fixed for a version): matched, never printed. */
+  text?: RegExp;
+  message: string;
+  /** For errors yaml reports where the text ends: the node whose start names the line. */
+  openedBy?: (node: ParsedNode) => boolean;
+}
+
+/** yaml's error codes are coarse, so some cases are told apart by its message; first match wins. */
+const YAML_ERROR_RULES: readonly YamlErrorRule[] = [
+  { code: 'TAB_AS_INDENT', message: 'tabs are not allowed for indentation' },
+  { code: 'BAD_DQ_ESCAPE', message: 'invalid escape in a double-quoted value' },
+  { code: 'BLOCK_AS_IMPLICIT_KEY', message: "a value containing ': ' must be quoted" },
+  { code: 'RESOURCE_EXHAUSTION', message: 'values are nested too deeply' },
+  ...(
+    [
+      'BAD_ALIAS',
+      'ALIAS_PROPS',
+      'MULTIPLE_ANCHORS',
+      'MULTIPLE_TAGS',
+      'BAD_PROP_ORDER',
+      'TAG_RESOLVE_FAILED',
+      'BAD_COLLECTION_TYPE',
+    ] as const
+  ).map((code) => ({ code, message: UNSUPPORTED })),
+  { text: /^Block scalar/, message: UNSUPPORTED },
+  {
+    text: /^Missing closing "quote$/,
+    message: 'unterminated double-quoted value',
+    openedBy: isDoubleQuoted,
+  },
+  {
+    text: /^Missing closing 'quote$/,
+    message: 'unterminated single-quoted value',
+    openedBy: isSingleQuoted,
+  },
+  {
+    text: /^Flow sequence .*end with a \]$/,
+    message: "missing ']' to close the list opened on this line",
+    openedBy: isFlowList,
+  },
+  {
+    text: /^Flow map .*end with a \}$/,
+    message: "missing '}' to close the mapping opened on this line",
+    openedBy: isFlowMapping,
+  },
+  {
+    text: /^Unexpected block-seq-ind on same line with key/,
+    message: 'a list must start on its own line',
+  },
+  { text: /^Unexpected \S+ at node end$/, message: 'unexpected text after a value' },
+  {
+    text: /^Implicit map keys need to be followed by map values$/,
+    message: "expected 'key: value'",
+  },
+  {
+    text: /^Block collection cannot start on same line with directives-end/,
+    message: 'put values on the lines after ---',
+  },
+  { text: /^Unexpected , in flow/, message: "unexpected ',' in a list or mapping" },
+  { text: /^Missing , /, message: "missing ',' between the items of a list or mapping" },
+  { code: 'BAD_INDENT', message: 'unexpected indentation' },
+];
+
+/** Our one-line message for yaml's first error. */
+function syntaxError(
+  errors: readonly YAMLError[],
+  root: ParsedNode | null,
+  text: string,
+  failAt: FailAt,
+): never {
+  const [first] = errors;
+  if (first === undefined) throw new Error('syntaxError needs an error');
+  const [offset] = first.pos;
+  // A key running onto the next line (yaml may first see a nested mapping at the same offset):
+  // that next line is indented too deep, or is a list item among keys.
+  const multiline = errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
+  if (
+    multiline !== undefined &&
+    (first === multiline || (first.code === 'BLOCK_AS_IMPLICIT_KEY' && multiline.pos[0] === offset))
+  ) {
+    const end = multiline.pos[1];
+    const line = lineAt(text, end);
+    failAt(
+      end,
+      line === '-' || line.startsWith('- ')
+        ? "expected 'key: value', not a list item"
+        : 'unexpected indentation',
+    );
+  }
+  const rule = YAML_ERROR_RULES.find(
+    (r) =>
+      (r.code === undefined || r.code === first.code) &&
+      (r.text === undefined || r.text.test(first.message)),
+  );
+  if (rule === undefined) failAt(offset, 'not valid YAML (look at the indentation and the quotes)');
+  failAt(
+    rule.openedBy === undefined ? offset : openedAt(root, offset, rule.openedBy),
+    rule.message,
+  );
 }

@@ -1,5 +1,7 @@
-// The YAML subset the configuration file is read with: what it accepts, as plain data.
+// The YAML the configuration file is read with (the `yaml` package, failsafe schema, plus our
+// strictness): what it accepts, as plain data, and errors that never quote the file.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseYaml, type YamlNode } from '../../src/config-parse.js';
 
@@ -12,7 +14,7 @@ function plain(node: YamlNode): unknown {
 
 const yaml = (text: string): unknown => plain(parseYaml(text));
 
-describe('YAML subset', () => {
+describe('YAML configuration reader', () => {
   it('reads block mappings with every scalar as text (failsafe schema)', () => {
     expect(yaml('a: 1\nb: true\nc: -9223372036854775808\nd: 1.50\ne: 0x10\n')).toStrictEqual({
       a: '1',
@@ -134,5 +136,57 @@ describe('YAML subset', () => {
   it('keeps keys such as __proto__ as data', () => {
     const node = parseYaml('__proto__: x\nconstructor: y\n');
     expect(node instanceof Map && [...node.keys()]).toStrictEqual(['__proto__', 'constructor']);
+  });
+
+  it('reads flow lists and plain values that span lines, and explicit ? keys', () => {
+    expect(yaml('tokens: [1,\n  2]\ndc: a\n  b\n? key\n: value\n')).toStrictEqual({
+      tokens: ['1', '2'],
+      dc: 'a b',
+      key: 'value',
+    });
+  });
+
+  it('keeps quoted null words and empty quotes as text', () => {
+    expect(yaml('a: "null"\nb: \'~\'\nc: ""\nnull: x\n')).toStrictEqual({
+      a: 'null',
+      b: '~',
+      c: '',
+      null: 'x',
+    });
+  });
+});
+
+describe('YAML errors', () => {
+  // Contains ':' so it is never taken for an option name that may be quoted back.
+  const MARKER = 'AstraCS:QwErTyUiOp:0123abcd';
+  const FRAGMENTS = [
+    ...['a', 'b', ':', ': ', ' ', '\n', '  ', '- ', '"', "'", '[', ']', '{', '}', ', ', '#'],
+    ...['&x', '*x', '!t', '|', '>', '\\', '\\q', '\t', '---', '...', '%Y', '? ', MARKER],
+  ];
+
+  it('are one line, `line N: ...`, and never quote the text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 30 }), (parts) => {
+        let message: string | undefined;
+        try {
+          parseYaml(parts.join(''));
+        } catch (err) {
+          expect(err).toBeInstanceOf(Error);
+          expect((err as Error).name).toBe('YamlError');
+          message = (err as Error).message;
+        }
+        if (message !== undefined) {
+          expect(message).toMatch(/^line \d+: [^\n]+$/);
+          expect(message).not.toContain('AstraCS');
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('name the line where an unterminated quote opens, with CRLF line ends', () => {
+    expect(() => parseYaml("a: 1\r\nb: 2\r\nc: 'x\r\nd: 4\r\n")).toThrow(
+      /^line 3: unterminated single-quoted value$/,
+    );
   });
 });
