@@ -1,0 +1,511 @@
+// One client connection to a simulated node: the state machine Cassandra runs per channel
+// (ServerConnection: ESTABLISHED → AUTHENTICATION → READY), with its exact refusals, stream ids
+// echoed on every answer, answers possibly out of order (delayed faults), EVENTs pushed to
+// registered connections, and backpressure: when the socket's buffer is full the connection stops
+// reading until it drains.
+//
+//   first bytes ─ version offered? ── no ─▶ ERROR 0x000A "Invalid or unsupported protocol
+//        │                                  version (N); ...", frame version = highest offered,
+//       yes                                 then close
+//        ▼
+//   ESTABLISHED: OPTIONS → SUPPORTED; STARTUP → AUTHENTICATE (or READY); else "Unexpected message"
+//        ▼        (v5: both directions switch to segments once that answer is out)
+//   AUTHENTICATION: AUTH_RESPONSE → AUTH_CHALLENGE | AUTH_SUCCESS | ERROR 0x0100
+//        ▼
+//   READY: OPTIONS, QUERY, PREPARE, EXECUTE, BATCH, REGISTER
+
+import type { Socket } from 'node:net';
+import { bodyCompressor } from '../../src/protocol/compression.js';
+import type { BodyCompressionName } from '../../src/protocol/compression.js';
+import {
+  ErrorCode,
+  HeaderFlag,
+  Opcode,
+  ProtocolVersion,
+  isKnownOpcode,
+  opcodeName,
+} from '../../src/protocol/constants.js';
+import { ProtocolError, ProtocolErrorCode } from '../../src/protocol/errors.js';
+import { readHeader } from '../../src/protocol/header.js';
+import {
+  authChallengeFrame,
+  authSuccessFrame,
+  authenticateFrame,
+} from '../../src/protocol/messages/auth.js';
+import { decodeAuthResponse } from '../../src/protocol/messages/auth-response.js';
+import { errorFrame } from '../../src/protocol/messages/error.js';
+import type { CqlErrorMessage } from '../../src/protocol/messages/error.js';
+import { eventFrame } from '../../src/protocol/messages/event.js';
+import type { CqlEvent } from '../../src/protocol/messages/event.js';
+import { readBodyExtras } from '../../src/protocol/messages/frame-extras.js';
+import { decodeOptions } from '../../src/protocol/messages/options.js';
+import { readyFrame } from '../../src/protocol/messages/ready.js';
+import { decodeRegister } from '../../src/protocol/messages/register.js';
+import { decodeStartup } from '../../src/protocol/messages/startup.js';
+import { supportedFrame } from '../../src/protocol/messages/supported.js';
+import { CqlReader } from '../../src/protocol/reader.js';
+import type { Engine, ExecutionContext, NodeIdentity } from '../engine/contract.js';
+import { faultErrorMessage } from '../faults.js';
+import type { FaultAction } from '../faults.js';
+import { SaslExchange } from './authenticator.js';
+import { WireFraming } from './framing.js';
+import {
+  StartupRefused,
+  acceptStartup,
+  refusalVersion,
+  supportedOptions,
+  unsupportedVersionMessage,
+} from './negotiation.js';
+import type { PreparedCache } from './prepared-cache.js';
+import { planRequest } from './request-handler.js';
+import type { PlannedRequest, RequestScope } from './request-handler.js';
+
+/** Cassandra's AllowAllAuthenticator: STARTUP is answered with READY, no SASL exchange. */
+export const ALLOW_ALL_AUTHENTICATOR = 'org.apache.cassandra.auth.AllowAllAuthenticator';
+
+/** What a connection needs from its node. */
+export interface ConnectionHost {
+  /** Offered protocol versions, sorted. */
+  readonly versions: readonly number[];
+  readonly authenticatorClass: string;
+  /** The password SASL PLAIN must carry (the AstraCS token). */
+  readonly password: string;
+  readonly engine: Engine;
+  readonly prepared: PreparedCache;
+  readonly maxFrameLength: number;
+  identity(): NodeIdentity;
+  peers(): readonly NodeIdentity[];
+  /** The fault rule that fires for a request with these query texts, if any. */
+  fault(queries: readonly string[]): FaultAction | undefined;
+  log(message: string): void;
+}
+
+type State = 'initial' | 'established' | 'authentication' | 'ready' | 'closing';
+
+/** Bytes needed to read the version and the stream id: 8-byte v1/v2 headers have a 1-byte id. */
+function prefixLength(firstByte: number): number {
+  return (firstByte & 0x7f) < 3 ? 3 : 4;
+}
+
+const REQUEST_OPCODES: ReadonlySet<number> = new Set([
+  Opcode.STARTUP,
+  Opcode.OPTIONS,
+  Opcode.QUERY,
+  Opcode.PREPARE,
+  Opcode.EXECUTE,
+  Opcode.REGISTER,
+  Opcode.BATCH,
+  Opcode.AUTH_RESPONSE,
+]);
+
+export class CqlConnection {
+  private readonly socket: Socket;
+  private readonly host: ConnectionHost;
+  private readonly framing: WireFraming;
+  private state: State = 'initial';
+  private version = 0;
+  /** The first bytes, held until the version and stream id can be read. */
+  private prefix: Buffer = Buffer.alloc(0);
+  private sasl: SaslExchange | undefined;
+  private keyspace: string | undefined;
+  private readonly registered = new Set<string>();
+  private queue: Buffer[] = [];
+  private flushScheduled = false;
+  private waitingForDrain = false;
+  private pausedByAdmin = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Made on first use, once the version is known (it never changes afterwards). */
+  private scope: RequestScope | undefined;
+
+  constructor(socket: Socket, host: ConnectionHost, pausedByAdmin = false) {
+    this.socket = socket;
+    this.host = host;
+    this.pausedByAdmin = pausedByAdmin;
+    this.framing = new WireFraming((frame) => this.onFrame(frame), host.maxFrameLength);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => {
+      host.log(`connection ${this.remote}: ${error.message}`);
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      this.state = 'closing';
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
+    });
+    this.updateReading();
+  }
+
+  /** The peer, for logs. */
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** The negotiated protocol version, 0 before the first frame. */
+  get protocolVersion(): number {
+    return this.version;
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Admin pause (backpressure tests): stop reading until resumed. */
+  setPausedByAdmin(paused: boolean): void {
+    this.pausedByAdmin = paused;
+    this.updateReading();
+  }
+
+  /** Pushes an EVENT (stream -1) if this connection registered for its type. */
+  sendEvent(event: CqlEvent): void {
+    if (this.state !== 'ready' || !this.registered.has(event.type)) return;
+    this.send(eventFrame(this.version, event));
+  }
+
+  /** Closes at once, as a node that goes down. */
+  destroy(): void {
+    this.state = 'closing';
+    this.socket.destroy();
+  }
+
+  // --- input ------------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closing') return;
+    try {
+      let bytes: Buffer | undefined = chunk;
+      if (this.state === 'initial') {
+        bytes = this.negotiateVersion(chunk);
+        if (bytes === undefined) return;
+      }
+      this.framing.push(bytes);
+    } catch (error) {
+      this.onProtocolFailure(error, 0);
+    }
+  }
+
+  /**
+   * The first bytes decide the connection's version (Cassandra's ProtocolVersion.decode runs on
+   * the first header). Returns the bytes to decode, or undefined while waiting or after refusing.
+   */
+  private negotiateVersion(chunk: Buffer): Buffer | undefined {
+    const bytes = this.prefix.length === 0 ? chunk : Buffer.concat([this.prefix, chunk]);
+    if (bytes.length < prefixLength(bytes.readUInt8(0))) {
+      this.prefix = bytes;
+      return undefined;
+    }
+    this.prefix = Buffer.alloc(0);
+    const version = bytes.readUInt8(0) & 0x7f;
+    if (!this.host.versions.includes(version)) {
+      const streamId = version < 3 ? bytes.readInt8(2) : bytes.readInt16BE(2);
+      this.host.log(`connection ${this.remote}: refusing protocol version ${version}`);
+      this.fatal(unsupportedVersionMessage(version, this.host.versions), streamId);
+      return undefined;
+    }
+    this.version = version;
+    this.state = 'established';
+    return bytes;
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.state === 'closing') return;
+    const header = readHeader(frame);
+    const streamId = header.streamId;
+    try {
+      if (header.version !== this.version) {
+        throw new ProtocolError(
+          ProtocolErrorCode.MALFORMED,
+          `Invalid message version. Got ${header.version} but previous messages on this connection had version ${this.version}`,
+        );
+      }
+      const { flags, body } = this.framing.inbound(frame);
+      let message = body;
+      if ((flags & HeaderFlag.CUSTOM_PAYLOAD) !== 0 && this.version !== ProtocolVersion.V3) {
+        // spec v4 §2.2: a request's custom payload comes before the message; the node ignores it.
+        const reader = new CqlReader(body);
+        readBodyExtras(reader, flags, false, this.version);
+        message = body.subarray(reader.pos);
+      }
+      this.dispatch(header.opcode, streamId, message);
+    } catch (error) {
+      if (ProtocolError.isProtocolError(error)) {
+        this.onProtocolFailure(error, streamId);
+      } else {
+        // A bug in the simulator: answered like Cassandra answers its own bugs, connection kept.
+        const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        this.host.log(`connection ${this.remote}: internal error: ${text}`);
+        this.sendError(streamId, { code: ErrorCode.SERVER_ERROR, message: text });
+      }
+    }
+  }
+
+  private dispatch(opcode: number, streamId: number, body: Buffer): void {
+    if (!REQUEST_OPCODES.has(opcode)) {
+      // Cassandra's Message.Type.fromOpcode; the framing is suspect, so the connection is dropped.
+      throw new ProtocolError(
+        ProtocolErrorCode.MALFORMED,
+        isKnownOpcode(opcode)
+          ? `Wrong protocol direction (expected REQUEST, got RESPONSE) for opcode ${opcode} (${opcodeName(opcode)})`
+          : `Unknown opcode ${opcode}`,
+      );
+    }
+    switch (this.state) {
+      case 'established':
+        if (opcode === Opcode.OPTIONS) this.onOptions(streamId, body);
+        else if (opcode === Opcode.STARTUP) this.onStartup(streamId, body);
+        else
+          this.unexpected(
+            streamId,
+            `Unexpected message ${opcodeName(opcode)}, expecting STARTUP or OPTIONS`,
+          );
+        return;
+      case 'authentication':
+        if (opcode === Opcode.AUTH_RESPONSE) this.onAuthResponse(streamId, body);
+        else
+          this.unexpected(
+            streamId,
+            `Unexpected message ${opcodeName(opcode)}, expecting SASL_RESPONSE`,
+          );
+        return;
+      case 'ready':
+        this.onReadyRequest(opcode, streamId, body);
+        return;
+      case 'initial':
+      case 'closing':
+        return;
+    }
+  }
+
+  // --- handshake --------------------------------------------------------------------------------
+
+  // native_protocol_v4.spec §4.1.3 OPTIONS → §4.2.4 SUPPORTED
+  private onOptions(streamId: number, body: Buffer): void {
+    decodeOptions(body);
+    this.send(supportedFrame(this.version, streamId, supportedOptions(this.host.versions)));
+  }
+
+  // native_protocol_v4.spec §4.1.1 STARTUP → §4.2.3 AUTHENTICATE or §4.2.2 READY
+  private onStartup(streamId: number, body: Buffer): void {
+    const options = decodeStartup(body);
+    let compression: BodyCompressionName | undefined;
+    try {
+      compression = acceptStartup(options, this.version).compression;
+    } catch (error) {
+      if (!(error instanceof StartupRefused)) throw error;
+      this.unexpected(streamId, error.message);
+      return;
+    }
+    const allowAll = this.host.authenticatorClass === ALLOW_ALL_AUTHENTICATOR;
+    if (allowAll) {
+      this.state = 'ready';
+      this.send(readyFrame(this.version, streamId));
+    } else {
+      this.state = 'authentication';
+      this.sasl = new SaslExchange(this.host.authenticatorClass, this.host.password);
+      this.send(authenticateFrame(this.version, streamId, this.host.authenticatorClass));
+    }
+    // The answer to STARTUP goes out as it is (uncompressed, unframed); everything after it uses
+    // what STARTUP negotiated (spec v4 §5, spec v5 §2.3.1).
+    this.flush();
+    if (this.version === ProtocolVersion.V5) {
+      this.framing.useSegments(compression === 'lz4' ? 'lz4' : 'none');
+    } else if (compression !== undefined) {
+      this.framing.useBodyCompression(bodyCompressor(compression));
+    }
+  }
+
+  // native_protocol_v4.spec §4.1.2 AUTH_RESPONSE → §4.2.7 AUTH_CHALLENGE | §4.2.8 AUTH_SUCCESS
+  private onAuthResponse(streamId: number, body: Buffer): void {
+    const token = decodeAuthResponse(body);
+    const sasl = this.sasl ?? new SaslExchange(this.host.authenticatorClass, this.host.password);
+    const step = sasl.evaluate(token);
+    switch (step.kind) {
+      case 'challenge':
+        this.sasl = sasl;
+        this.send(authChallengeFrame(this.version, streamId, step.token));
+        return;
+      case 'success':
+        this.sasl = undefined;
+        this.state = 'ready';
+        this.send(authSuccessFrame(this.version, streamId, null));
+        return;
+      case 'failure':
+        // A fresh exchange for a retry; drivers close the connection instead.
+        this.sasl = undefined;
+        this.host.log(`connection ${this.remote}: authentication failed: ${step.message}`);
+        this.sendError(streamId, { code: ErrorCode.AUTHENTICATION_ERROR, message: step.message });
+        return;
+    }
+  }
+
+  // --- ready ------------------------------------------------------------------------------------
+
+  private onReadyRequest(opcode: number, streamId: number, body: Buffer): void {
+    switch (opcode) {
+      case Opcode.OPTIONS:
+        this.onOptions(streamId, body);
+        return;
+      case Opcode.STARTUP:
+        this.unexpected(
+          streamId,
+          'Unexpected message STARTUP, the connection is already initialized',
+        );
+        return;
+      case Opcode.AUTH_RESPONSE:
+        this.unexpected(
+          streamId,
+          'Unexpected message AUTH_RESPONSE, the connection is already authenticated',
+        );
+        return;
+      case Opcode.REGISTER:
+        // native_protocol_v4.spec §4.1.8: "the response to a REGISTER message will be a READY".
+        for (const type of decodeRegister(body)) this.registered.add(type);
+        this.send(readyFrame(this.version, streamId));
+        return;
+      default:
+        this.onStatement(opcode, streamId, body);
+    }
+  }
+
+  private onStatement(opcode: number, streamId: number, body: Buffer): void {
+    const planned = planRequest(opcode, body, streamId, this.requestScope());
+    if (planned.kind === 'answer') {
+      this.send(planned.frame);
+      return;
+    }
+    const fault = planned.faultable ? this.host.fault(planned.queries) : undefined;
+    if (fault === undefined) {
+      this.send(planned.execute());
+      return;
+    }
+    const delay = fault.delayMs ?? 0;
+    if (delay <= 0) {
+      this.suffer(fault, planned, streamId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.suffer(fault, planned, streamId);
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  /** What a faulted request gets once its delay, if any, is over. */
+  private suffer(fault: FaultAction, planned: PlannedRequest, streamId: number): void {
+    if (this.state === 'closing') return;
+    if (fault.closeConnection === true) {
+      this.host.log(`connection ${this.remote}: closed by a fault rule`);
+      this.destroy();
+    } else if (fault.error !== undefined) {
+      this.sendError(
+        streamId,
+        faultErrorMessage(fault.error, planned.consistency, planned.writeType),
+      );
+    } else {
+      this.send(planned.execute());
+    }
+  }
+
+  private requestScope(): RequestScope {
+    this.scope ??= {
+      engine: this.host.engine,
+      prepared: this.host.prepared,
+      version: this.version,
+      context: (keyspace) => this.context(keyspace),
+      setKeyspace: (keyspace) => {
+        this.keyspace = keyspace;
+      },
+      log: (message) => this.host.log(message),
+    };
+    return this.scope;
+  }
+
+  private context(keyspace?: string): ExecutionContext {
+    return {
+      node: this.host.identity(),
+      peers: () => this.host.peers(),
+      keyspace: keyspace ?? this.keyspace,
+      protocolVersion: this.version,
+    };
+  }
+
+  // --- errors -----------------------------------------------------------------------------------
+
+  /** A refusal that keeps the connection (Cassandra answers it from the message handler). */
+  private unexpected(streamId: number, message: string): void {
+    this.sendError(streamId, { code: ErrorCode.PROTOCOL_ERROR, message });
+  }
+
+  private sendError(streamId: number, error: CqlErrorMessage): void {
+    this.send(errorFrame(this.version, streamId, error));
+  }
+
+  /** Framing or decoding failed: the stream of bytes cannot be trusted any more. */
+  private onProtocolFailure(error: unknown, streamId: number): void {
+    if (!ProtocolError.isProtocolError(error)) {
+      const text = error instanceof Error ? error.message : String(error);
+      this.host.log(`connection ${this.remote}: internal error: ${text}`);
+      this.fatal(`internal error: ${text}`, streamId);
+      return;
+    }
+    const message =
+      error.code === ProtocolErrorCode.UNSUPPORTED_VERSION && error.version !== undefined
+        ? unsupportedVersionMessage(error.version, this.host.versions)
+        : error.message;
+    this.host.log(`connection ${this.remote}: protocol error: ${message}`);
+    this.fatal(message, streamId);
+  }
+
+  /** ERROR 0x000A, then close (Cassandra's fatal ProtocolException handling). */
+  private fatal(message: string, streamId: number): void {
+    if (this.state === 'closing') return;
+    // Before a version is agreed the refusal is written in the highest offered version.
+    const version = this.version === 0 ? refusalVersion(this.host.versions) : this.version;
+    this.state = 'closing';
+    this.queue.push(
+      this.framing.outbound(
+        errorFrame(version, streamId, { code: ErrorCode.PROTOCOL_ERROR, message }),
+      ),
+    );
+    this.flush();
+    // Nothing more is read; the socket closes once the error is written.
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  // --- output -----------------------------------------------------------------------------------
+
+  /** Queues a whole response frame; all frames queued in one turn go out in one write. */
+  private send(frame: Buffer): void {
+    if (this.state === 'closing' || this.socket.destroyed) return;
+    this.queue.push(this.framing.outbound(frame));
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0) return;
+    const frames = this.queue;
+    this.queue = [];
+    if (this.socket.destroyed || !this.socket.writable) return;
+    const bytes = this.framing.encode(frames);
+    if (this.socket.write(bytes) || this.waitingForDrain) return;
+    // The peer is not reading: stop reading its requests until the kernel buffer drains, so a
+    // client that never reads cannot make the node buffer without bound.
+    this.waitingForDrain = true;
+    this.updateReading();
+    this.socket.once('drain', () => {
+      this.waitingForDrain = false;
+      this.updateReading();
+    });
+  }
+
+  private updateReading(): void {
+    if (this.socket.destroyed) return;
+    if (this.pausedByAdmin || this.waitingForDrain) this.socket.pause();
+    else this.socket.resume();
+  }
+}
