@@ -460,9 +460,11 @@ class Reader {
     return items.map((item) => convert(s, o, () => read(item), item));
   }
 
-  duration(name: string): number {
+  duration(name: string, zeroAllowed = false): number {
     return this.required(name, (text) => {
       const ns = parseDurationNs(text);
+      if (zeroAllowed && ns === 0) return 0;
+      if (zeroAllowed && ns < 0) throw new ValueError('must not be negative');
       if (ns <= 0) throw new ValueError('must be greater than 0');
       const ms = Math.round(ns / 1e6);
       if (ms < 1) throw new ValueError('must be at least 1ms');
@@ -685,6 +687,7 @@ function buildConfig(sources: Sources): Config {
   const idleTimeoutMs = r.duration('idle-timeout');
   const readinessTimeoutMs = r.duration('readiness-timeout');
   const requestTimeoutMs = r.duration('request-timeout');
+  const drainTimeoutMs = r.duration('drain-timeout', true);
 
   // Operations
   const logLevel = resolveLogLevel(r, sources);
@@ -826,6 +829,7 @@ function buildConfig(sources: Sources): Config {
     idleTimeoutMs,
     readinessTimeoutMs,
     requestTimeoutMs,
+    drainTimeoutMs,
     healthCheck,
     metrics,
     httpBind,

@@ -346,6 +346,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     ours: true,
     help: 'a request unanswered this long gets an error',
   },
+  {
+    name: 'drain-timeout',
+    env: 'DRAIN_TIMEOUT',
+    group: 'Timeouts',
+    shape: 'value',
+    arg: '<duration>',
+    default: '15s',
+    ours: true,
+    help: 'on SIGTERM/SIGINT, time left to requests in flight (0: close at once)',
+  },
   // Operations
   {
     name: 'config',

@@ -54,6 +54,8 @@ export interface Config {
   idleTimeoutMs: number;
   readinessTimeoutMs: number;
   requestTimeoutMs: number;
+  /** On SIGTERM/SIGINT, how long requests in flight may take before connections close; 0: at once. */
+  drainTimeoutMs: number;
   // Operations
   healthCheck: boolean;
   metrics: boolean;

@@ -380,6 +380,20 @@ describe('durations', () => {
       "invalid value '-5s' for --request-timeout: must be greater than 0",
     ],
     [
+      'negative drain timeout (0 is allowed: close at once)',
+      [...CP, '--drain-timeout', '-1s'],
+      {},
+      {},
+      "invalid value '-1s' for --drain-timeout: must not be negative",
+    ],
+    [
+      'drain timeout below a millisecond but not 0',
+      [...CP, '--drain-timeout', '10us'],
+      {},
+      {},
+      "invalid value '10us' for --drain-timeout: must be at least 1ms",
+    ],
+    [
       'below a millisecond',
       [...CP, '--astra-timeout', '100us'],
       {},

@@ -40,6 +40,7 @@ describe('defaults', () => {
       idleTimeoutMs: 60_000,
       readinessTimeoutMs: 30_000,
       requestTimeoutMs: 12_000,
+      drainTimeoutMs: 15_000,
       healthCheck: false,
       metrics: false,
       httpBind: { host: '0.0.0.0', port: 8000 },
@@ -301,6 +302,13 @@ const FLAG_CASES: FlagCase[] = [
     base: CP,
     check: (c) => c.requestTimeoutMs,
     expected: 1_500,
+  },
+  {
+    name: 'drain-timeout',
+    value: '2500ms',
+    base: CP,
+    check: (c) => c.drainTimeoutMs,
+    expected: 2_500,
   },
   {
     name: 'config',
@@ -603,6 +611,14 @@ describe('protocol versions', () => {
       ProtocolVersion.DSE_V2,
     ]);
     expect(ok([...CP, '-n', 'v3']).maxProtocolVersion).toBe(ProtocolVersion.V5);
+  });
+});
+
+describe('drain timeout', () => {
+  it('0 means close at once, in any spelling of zero', () => {
+    expect(ok([...CP, '--drain-timeout', '0']).drainTimeoutMs).toBe(0);
+    expect(ok([...CP, '--drain-timeout', '0s']).drainTimeoutMs).toBe(0);
+    expect(ok([...CP], { DRAIN_TIMEOUT: '0ms' }).drainTimeoutMs).toBe(0);
   });
 });
 

@@ -246,6 +246,7 @@ describe('--help', () => {
       // ours
       'log-level',
       'request-timeout',
+      'drain-timeout',
       'max-client-connections',
       'metrics',
       'astra-token-file',
@@ -290,6 +291,7 @@ describe('--help', () => {
       'UNSUPPORTED_WRITE_CONSISTENCIES',
       'LOG_LEVEL',
       'REQUEST_TIMEOUT',
+      'DRAIN_TIMEOUT',
       'MAX_CLIENT_CONNECTIONS',
       'METRICS',
       'ASTRA_TOKEN_FILE',
