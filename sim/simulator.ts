@@ -144,8 +144,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     let nodes: CqlNode[] = [];
     const cluster: ClusterView = {
+      // Every other node, down ones included: Cassandra keeps a stopped node in system.peers
+      // (only decommission removes it). Listing only the live ones made the Node.js driver drop a
+      // stopped host for good when its control connection moved and re-read system.peers.
       peers: (self) =>
-        nodes.filter((n) => n.up && n.identity.hostId !== self.hostId).map((n) => n.identity),
+        nodes.filter((n) => n.identity.hostId !== self.hostId).map((n) => n.identity),
       faults,
     };
     nodes = await startNodes(identities, options, engine, token, cluster, log);

@@ -18,7 +18,7 @@ import { PreparedCache } from './prepared-cache.js';
 
 /** What a node knows of the cluster around it. */
 export interface ClusterView {
-  /** The other nodes that are up (system.peers). */
+  /** The other nodes, as system.peers lists them (the simulator includes stopped ones). */
   peers(self: NodeIdentity): readonly NodeIdentity[];
   /** Cluster-wide fault rules, consulted after the node's own. */
   readonly faults?: FaultSet;

@@ -483,6 +483,27 @@ describe('real drivers, directly against the simulator', () => {
         const again = await client.execute(query, ['system'], { prepare: true });
         expect(again.first().get('keyspace_name')).toBe('system');
       }
+
+      // A stopped node is marked down (its connection closes, the others send DOWN); queries go
+      // on; once started again (UP) the driver reconnects.
+      const target = real.info.nodes[2]!.hostId;
+      const host = (): cassandra.Host =>
+        client.hosts.values().find((h) => h.hostId.toString() === target)!;
+      await real.stopNode(2);
+      await until(() => !host().isUp(), 10_000);
+      for (let i = 0; i < 6; i++) await client.execute('SELECT release_version FROM system.local');
+      await real.startNode(2);
+      await until(() => host().isUp(), 20_000);
+
+      // An injected error reaches the application with its code and fields.
+      real.faults.add({ match: 'FROM system.local', error: 'read_timeout', times: 1 });
+      const failure: unknown = await client
+        .execute('SELECT release_version FROM system.local')
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failure).toMatchObject({ code: 0x1200, consistencies: 6, received: 1, blockFor: 2 });
     } finally {
       await client.shutdown();
     }
@@ -532,6 +553,15 @@ describe('real drivers, directly against the simulator', () => {
     }, 90_000);
   }
 });
+
+/** Polls every 20 ms until `condition` holds; fails after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** Runs a program to completion (bounded by the test timeout), collecting its output. */
 async function run(
