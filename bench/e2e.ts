@@ -20,13 +20,28 @@ const CONCURRENCY = Number(values.concurrency);
 const TIME_LIMIT_MS = Number(values['time-limit']) * 1000;
 
 const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+/** Each child leads its own process group: killing the group leaves no grandchild behind. */
+function killAll(signal: NodeJS.Signals): void {
+  for (const c of children) {
+    if (c.pid !== undefined) {
+      try {
+        process.kill(-c.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+process.on('exit', () => killAll('SIGKILL'));
 
 function start(
   args: string[],
   readyWhen: (line: string) => boolean,
 ): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn('npx', ['tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let buffered = '';
@@ -175,5 +190,5 @@ rows.push(
   }),
 );
 report(rows);
-for (const c of children) c.kill('SIGTERM');
+killAll('SIGTERM');
 process.exit(0);

@@ -174,7 +174,7 @@ describe('UpstreamConnection handshake', () => {
     expect(ProxyError.isProxyError(error) && error.code).toBe(ProxyErrorCode.CONNECTION_FAILED);
     expect(error.message).toContain('within 200 ms');
     expect(elapsed).toBeGreaterThanOrEqual(190);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsed).toBeLessThan(5000);
     await until(() => node.connections[0]!.socket.destroyed, 'the socket to close');
   });
 });
@@ -634,22 +634,22 @@ describe('UpstreamConnection heartbeats', () => {
   it('closes a connection to a node that stops answering', async () => {
     const node = await fakeNode();
     const closes: (Error | undefined)[] = [];
+    // Generous margins: several heartbeat periods fit in the idle timeout even on a loaded machine.
     const connection = await connect(node, {
       heartbeatIntervalMs: 30,
-      idleTimeoutMs: 150,
+      idleTimeoutMs: 400,
       onClose: (_c, error) => closes.push(error),
     });
     const handler = recorder();
     node.silence();
     const silentFrom = performance.now();
     connection.send(rawQueryFrame(4, encodeQuery(4, 'SELECT 1', { consistency: 1 })), handler);
-    await until(() => closes.length === 1, 'the idle timeout', 3000);
-    const elapsed = performance.now() - silentFrom;
-    expect(elapsed).toBeGreaterThanOrEqual(140);
-    expect(elapsed).toBeLessThan(1500);
+    await until(() => closes.length === 1, 'the idle timeout', 10_000);
+    // Never before the idle timeout (a quarter-period of timer resolution allowed).
+    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(390);
     const error = closes[0]!;
     expect(ProxyError.isProxyError(error) && error.code).toBe(ProxyErrorCode.CONNECTION_CLOSED);
-    expect(error.message).toBe(`no response from ${node.endpoint.key} within 150 ms`);
+    expect(error.message).toBe(`no response from ${node.endpoint.key} within 400 ms`);
     expect(handler.closes).toEqual([error]);
     // The silent node got heartbeats before the connection gave up.
     expect(heartbeatsAfterHandshake(node)).toBeGreaterThanOrEqual(1);
