@@ -1,0 +1,134 @@
+// README.md stays true: its YAML example is a configuration the proxy accepts, every flag it
+// mentions exists, every `npm run` script it names is in package.json, and every folder of its map
+// is in the repository. (The flag tables themselves: test/scripts/flags-table.test.ts.)
+
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config-parse.js';
+import { OPTIONS } from '../src/config-schema.js';
+import { Consistency } from '../src/protocol/constants.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+const packageJson = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+/** The bodies of the fenced blocks of one language. */
+function fenced(language: string): string[] {
+  const blocks: string[] = [];
+  const pattern = new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\``, 'gm');
+  for (const match of readme.matchAll(pattern)) blocks.push(match[1] ?? '');
+  return blocks;
+}
+
+/** Options of the other programs the README shows: the demo, the simulator, the load benchmark,
+ * flags-table, and the outside tools (npm, docker, kubectl). */
+const OTHER_FLAGS = new Set([
+  // npm run demo, npm run sim, npm run bench:e2e, scripts/flags-table.ts
+  '--bind',
+  '--nodes',
+  '--out',
+  '--token',
+  '--protocol-versions',
+  '--port',
+  '--region',
+  '--authenticator',
+  '--requests',
+  '--concurrency',
+  '--time-limit',
+  '--write',
+  '--check',
+  // npm, docker, kubectl, tsc, prettier
+  '--silent',
+  '--rm',
+  '--from-literal',
+  '--from-file',
+  '--noEmit',
+]);
+
+describe('README.md', () => {
+  it('shows a YAML configuration the proxy accepts, with the values it says', () => {
+    const [yaml, ...others] = fenced('yaml');
+    expect(others).toEqual([]);
+    expect(yaml).toBeDefined();
+    const parsed = parseConfig(['--config', 'proxy.yaml'], {}, (path) =>
+      path === 'proxy.yaml' ? (yaml ?? '') : 'AstraCS:abc:def\n',
+    );
+    if (!('config' in parsed))
+      throw new Error(`the README's YAML is refused: ${JSON.stringify(parsed)}`);
+    const { config } = parsed;
+    expect(config.astraBundle).toBe('/etc/cql-proxy/secure-connect-mydb.zip');
+    expect(config.astraToken).toBe('AstraCS:abc:def');
+    expect(config.bind).toEqual({ host: '0.0.0.0', port: 9042 });
+    expect(config.requestTimeoutMs).toBe(5000);
+    expect(config.unsupportedWriteConsistencies).toEqual([
+      Consistency.ANY,
+      Consistency.ONE,
+      Consistency.LOCAL_ONE,
+    ]);
+    expect(config.healthCheck).toBe(true);
+    expect(config.metrics).toBe(true);
+    expect(config.peers).toEqual([{ rpcAddress: '10.0.0.2', dataCenter: 'us-east1' }]);
+  });
+
+  it('says flags win over the environment, which wins over the file, as the parser does', () => {
+    expect(readme).toContain(
+      '**Precedence: flags > environment variables > the `--config` file > defaults.**',
+    );
+    const file = 'request-timeout: 3s\n';
+    const both = parseConfig(
+      ['--config', 'f.yaml', '--request-timeout', '1s', '--contact-points', '10.0.0.1'],
+      { REQUEST_TIMEOUT: '2s' },
+      () => file,
+    );
+    const envOnly = parseConfig(
+      ['--config', 'f.yaml', '--contact-points', '10.0.0.1'],
+      { REQUEST_TIMEOUT: '2s' },
+      () => file,
+    );
+    const fileOnly = parseConfig(
+      ['--config', 'f.yaml', '--contact-points', '10.0.0.1'],
+      {},
+      () => file,
+    );
+    expect('config' in both && both.config.requestTimeoutMs).toBe(1000);
+    expect('config' in envOnly && envOnly.config.requestTimeoutMs).toBe(2000);
+    expect('config' in fileOnly && fileOnly.config.requestTimeoutMs).toBe(3000);
+  });
+
+  it('mentions only flags that exist', () => {
+    const proxyFlags = new Set([...OPTIONS.map((o) => `--${o.name}`), '--help', '--version']);
+    // `--cluster-*` in prose stands for the family: it is left out.
+    const mentioned = new Set(
+      (readme.match(/(?<![\w-])--[a-zA-Z][a-zA-Z0-9-]*\*?/g) ?? []).filter((f) => !f.endsWith('*')),
+    );
+    const unknown = [...mentioned].filter((f) => !proxyFlags.has(f) && !OTHER_FLAGS.has(f));
+    expect(unknown).toEqual([]);
+    // And the tables are not the only place the main flags appear.
+    expect(mentioned).toContain('--astra-bundle');
+    expect(mentioned).toContain('--contact-points');
+  });
+
+  it('names only npm scripts that package.json has', () => {
+    const scripts = [...readme.matchAll(/npm (?:run (?:--silent )?)?([a-z0-9:]+)/g)]
+      .map((m) => m[1] ?? '')
+      .filter((s) => !['ci', 'run', 'install'].includes(s));
+    expect(scripts).toContain('demo');
+    for (const script of new Set(scripts)) {
+      if (script === 'test' || script === 'start') {
+        expect(packageJson.scripts[script], script).toBeDefined();
+      } else {
+        expect(Object.keys(packageJson.scripts), script).toContain(script);
+      }
+    }
+  });
+
+  it('maps folders that exist', () => {
+    const section = readme.slice(readme.indexOf('## Folders'));
+    const folders = [...section.matchAll(/^\| `([^`*]+\/)`/gm)].map((m) => m[1] ?? '');
+    expect(folders.length).toBeGreaterThan(8);
+    for (const folder of folders) expect(existsSync(`${ROOT}${folder}`), folder).toBe(true);
+  });
+});
