@@ -3,8 +3,13 @@
 // prepare on that node, then send the request again, and the client never knows
 // (cql-proxy §4.6). Also replayed on a node that comes back, before it takes traffic.
 //
-// Bounded: least recently used entries go first. Keys are the id bytes as a latin1 string (cheap
-// to build, exact).
+// One id may be prepared by several sessions: clients on v4 with lz4, on v4 uncompressed and on
+// v5 prepare the same statement under the same id, and each session needs its own PREPARE frame
+// (the frame's version and compression are the session's). So each id keeps one frame per
+// session; a later session preparing the id does not take it away from the earlier ones.
+//
+// Bounded: least recently used ids go first. Keys are the id bytes as a latin1 string (cheap to
+// build, exact).
 
 export interface CachedPrepare {
   /** The PREPARE request frame as the client sent it (a private copy). */
@@ -14,7 +19,8 @@ export interface CachedPrepare {
 }
 
 export class PreparedCache {
-  private readonly entries = new Map<string, CachedPrepare>();
+  /** By id; per id, by session key (a handful of sessions at most). */
+  private readonly entries = new Map<string, Map<string, CachedPrepare>>();
   private readonly capacity: number;
 
   constructor(capacity: number) {
@@ -30,29 +36,41 @@ export class PreparedCache {
     return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
   }
 
-  /** Remembers a PREPARE frame (copied) for `id`. */
+  /** Remembers a PREPARE frame (copied) for `id` in `sessionKey`. */
   set(id: Uint8Array, frame: Buffer, sessionKey: string): void {
     const key = PreparedCache.key(id);
+    const bySession = this.entries.get(key) ?? new Map<string, CachedPrepare>();
     this.entries.delete(key);
-    this.entries.set(key, { frame: Buffer.from(frame), sessionKey });
+    // Deleted first so that iteration order is the order of the latest set.
+    bySession.delete(sessionKey);
+    bySession.set(sessionKey, { frame: Buffer.from(frame), sessionKey });
+    this.entries.set(key, bySession);
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
   }
 
-  get(id: Uint8Array): CachedPrepare | undefined {
+  /** The PREPARE of `id` made in `sessionKey`; without one, the one stored last. */
+  get(id: Uint8Array, sessionKey?: string): CachedPrepare | undefined {
     const key = PreparedCache.key(id);
-    const entry = this.entries.get(key);
-    if (entry !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    return entry;
+    const bySession = this.entries.get(key);
+    if (bySession === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, bySession);
+    if (sessionKey !== undefined) return bySession.get(sessionKey);
+    let last: CachedPrepare | undefined;
+    for (const entry of bySession.values()) last = entry;
+    return last;
   }
 
   /** The entries prepared in one session, most recently used last. */
   forSession(sessionKey: string): CachedPrepare[] {
-    return [...this.entries.values()].filter((e) => e.sessionKey === sessionKey);
+    const found: CachedPrepare[] = [];
+    for (const bySession of this.entries.values()) {
+      const entry = bySession.get(sessionKey);
+      if (entry !== undefined) found.push(entry);
+    }
+    return found;
   }
 }

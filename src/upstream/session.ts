@@ -180,7 +180,7 @@ export class Session implements BackendSession {
 
   /** A private copy of the cached PREPARE frame for `id`, if this session prepared it. */
   cachedPrepareFor(id: Uint8Array): Buffer | undefined {
-    const entry = this.options.preparedCache.get(id);
+    const entry = this.options.preparedCache.get(id, this.key);
     if (entry === undefined || entry.sessionKey !== this.key) return undefined;
     return Buffer.from(entry.frame);
   }

@@ -4,14 +4,20 @@ Connects to one address (the proxy, or the simulator directly), runs the scenari
 JSON line with what it saw. Any failure exits non-zero with the reason on stderr.
 
 Usage: scenario.py '<json options>'
-  options: host, port, protocol (int), compression (null | "lz4" | "snappy" | true),
-           keyspace, rows, bundle + token (cloud mode instead of host/port),
-           watch_table (only wait until this table appears in the metadata through events)
+  options: host, port, protocol (int), compression (null | "lz4" | "snappy" | true | false),
+           keyspace, rows, bundle + token (cloud mode instead of host/port), token alone
+           (username "token", for a node reached directly),
+           watch_table (only wait until this table appears in the metadata through events),
+           guardrail (a level name: only write one row at that level and report the outcome),
+           prepared_probe (a query: prepare it, run it, wait for stdin, run it again, report
+           how often the driver had to re-prepare it)
 """
 import datetime
 import decimal
 import ipaddress
 import json
+import logging
+import socket
 import sys
 import time
 import uuid
@@ -34,6 +40,9 @@ def connect(opts):
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         connect_timeout=15,
         control_connection_timeout=15,
+        # The driver writes a large request (a batch of 100 statements) in several send() calls;
+        # with Nagle on, the last piece waits for the server's delayed ACK, 40 ms a request.
+        sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     )
     if opts.get("protocol") is not None:
         kwargs["protocol_version"] = opts["protocol"]
@@ -46,6 +55,8 @@ def connect(opts):
             **kwargs,
         )
     else:
+        if opts.get("token"):
+            kwargs["auth_provider"] = PlainTextAuthProvider("token", opts["token"])
         cluster = Cluster([opts["host"]], port=opts["port"], **kwargs)
     return cluster, cluster.connect()
 
@@ -63,6 +74,56 @@ def watch(opts):
             return
         time.sleep(0.05)
     sys.exit("table %s.%s never appeared in the metadata" % (ks, table))
+
+
+def guardrail(opts):
+    """One write at opts["guardrail"] (ONE, ANY, LOCAL_ONE...) into <keyspace>.kv (k text, v int):
+    Astra refuses it unless the proxy rewrites the level."""
+    cluster, session = connect(opts)
+    level = opts["guardrail"]
+    insert = SimpleStatement(
+        "INSERT INTO %s.kv (k, v) VALUES ('python-%s', 1)" % (opts["keyspace"], level.lower()),
+        consistency_level=ConsistencyLevel.name_to_value[level],
+    )
+    try:
+        session.execute(insert)
+        out = {"written": True}
+    except Exception as e:  # the test compares the class name and the server's message
+        out = {"error": type(e).__name__, "message": getattr(e, "message", str(e))}
+    cluster.shutdown()
+    print(json.dumps(out), flush=True)
+
+
+class _Messages(logging.Handler):
+    def __init__(self):
+        logging.Handler.__init__(self, logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def prepared_probe(opts):
+    """Prepares opts["prepared_probe"] (a query with one text bind marker) and executes it; says
+    "ready" and waits for a line on stdin; executes it again `rows` times and reports how often the
+    driver itself had to re-prepare it (an UNPREPARED the proxy did not repair)."""
+    messages = _Messages()
+    logger = logging.getLogger("cassandra")
+    logger.addHandler(messages)
+    logger.setLevel(logging.DEBUG)
+    cluster, session = connect(opts)
+    statement = session.prepare(opts["prepared_probe"])
+    runs = opts.get("rows", 6)
+    for _ in range(runs):
+        session.execute(statement, ["probe"])
+    print(json.dumps({"ready": True}), flush=True)
+    sys.stdin.readline()
+    before = sum(1 for m in messages.messages if m.startswith("Re-preparing"))
+    for _ in range(runs):
+        session.execute(statement, ["probe"])
+    after = sum(1 for m in messages.messages if m.startswith("Re-preparing"))
+    cluster.shutdown()
+    print(json.dumps({"reprepared": after - before}), flush=True)
 
 
 def scenario(opts):
@@ -146,6 +207,13 @@ def scenario(opts):
     session.execute(bump, [-2])
     out["counter"] = session.execute("SELECT n FROM %s.counters WHERE id = 1" % ks).one().n
 
+    # One value larger than a v5 segment (128 KiB): the request and the response each span several
+    # segments of one envelope.
+    large = "L" * 300000
+    session.execute(session.prepare("INSERT INTO %s.types (id, t) VALUES (?, ?)" % ks), [3, large])
+    got_large = session.execute("SELECT t FROM %s.types WHERE id = 3" % ks).one().t
+    out["largeValue"] = len(got_large) if got_large == large else -1
+
     ins = session.prepare("INSERT INTO %s.paged (p, c, v) VALUES (?, ?, ?)" % ks)
     for start in range(0, rows, 100):
         batch = BatchStatement(batch_type=BatchType.UNLOGGED)
@@ -179,5 +247,9 @@ if __name__ == "__main__":
     options = json.loads(sys.argv[1])
     if options.get("watch_table"):
         watch(options)
+    elif options.get("guardrail"):
+        guardrail(options)
+    elif options.get("prepared_probe"):
+        prepared_probe(options)
     else:
         scenario(options)
