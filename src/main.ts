@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseConfig } from './config-parse.js';
 import { ProxyError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
+import { handleShutdownSignals } from './ops/shutdown.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 
 const PROGRAM = 'cql-proxy-ts';
@@ -39,27 +40,15 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal: the user wants out now.
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    proxy.close().then(
-      () => {
-        logger.flush();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`${PROGRAM}: error while shutting down: ${errorMessage(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // SIGTERM/SIGINT drain, then exit 0; a second signal exits at once with 128 + its number
+  // (src/ops/shutdown.ts says why).
+  handleShutdownSignals((drainTimeoutMs) => proxy.close({ drainTimeoutMs }), {
+    drainTimeoutMs: config.drainTimeoutMs,
+    logger,
+    exit: (code) => process.exit(code),
+    reportError: (err) =>
+      process.stderr.write(`${PROGRAM}: error while shutting down: ${errorMessage(err)}\n`),
+  });
 }
 
 main().catch((err: unknown) => {

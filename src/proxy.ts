@@ -1,6 +1,7 @@
 // Wires one proxy: the upstream target (Astra bundle, Astra token, or contact points), the cluster
-// (control connection and sessions), and the client side (listener and client sessions).
-// start() fails with a ProxyError naming what went wrong; close() undoes everything.
+// (control connection and sessions), the client side (listener and client sessions), and the
+// operations side (health, metrics). start() fails with a ProxyError naming what went wrong;
+// close() undoes everything, draining client connections first when asked (src/ops/shutdown.ts).
 
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
@@ -8,6 +9,8 @@ import { isIP } from 'node:net';
 import { errorMessage, ProxyError, ProxyErrorCode } from './errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './ops/logger.js';
+import { startOperations, type Operations } from './ops/operations.js';
+import { closeGracefully } from './ops/shutdown.js';
 import { downloadSecureConnectBundle } from './bundle/devops-api.js';
 import { fetchAstraMetadata } from './bundle/metadata-service.js';
 import { readSecureConnectBundle } from './bundle/secure-connect-bundle.js';
@@ -20,9 +23,14 @@ import type { ContactPointTls } from './upstream/endpoint.js';
 export interface RunningProxy {
   readonly cluster: Cluster;
   readonly clientSide: ClientSide;
+  readonly operations: Operations;
   /** Where clients connect. */
   readonly address: { host: string; port: number };
-  close(): Promise<void>;
+  /**
+   * Closes everything. With `drainTimeoutMs` > 0, stops accepting and reading first and lets the
+   * requests already read be answered for up to that long (SIGTERM); with 0, at once.
+   */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
 
 /** What the proxy connects to, described for the start-up log line. */
@@ -32,6 +40,21 @@ interface TargetDescription {
 }
 
 export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+  // First, so that a taken --http-bind fails before anything connects.
+  const operations = await startOperations(config, logger.child({ component: 'ops' }));
+  try {
+    return await startServing(config, logger, operations);
+  } catch (err) {
+    await operations.close();
+    throw err;
+  }
+}
+
+async function startServing(
+  config: Config,
+  logger: Logger,
+  operations: Operations,
+): Promise<RunningProxy> {
   const { target, description } = await resolveTarget(config);
   const credentials =
     config.username !== undefined || config.password !== undefined
@@ -53,6 +76,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     refreshDebounceMs: 1000,
     reconnect: { baseMs: 500, maxMs: 60_000 },
     logger: logger.child({ component: 'upstream' }),
+    requestObserver: operations.requestObserver,
   });
   let clientSide: ClientSide;
   try {
@@ -76,14 +100,14 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     },
     'proxy is ready',
   );
+  operations.running(cluster, clientSide);
   return {
     cluster,
     clientSide,
+    operations,
     address: { host: clientSide.host, port: clientSide.port },
-    close: async () => {
-      await clientSide.close();
-      cluster.close();
-    },
+    close: (options = {}) =>
+      closeGracefully({ operations, clientSide, cluster }, options.drainTimeoutMs ?? 0, logger),
   };
 }
 
@@ -124,11 +148,16 @@ async function resolveTarget(
     }
     const bundle = readSecureConnectBundle(zip, source);
     const metadata = await fetchAstraMetadata(bundle, { timeoutMs: config.astraTimeoutMs });
+    // Astra's bundle host is <database id>-<region>.db.astra.datastax.com.
+    const databaseId =
+      config.astraDatabaseId ??
+      /^([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})-/i.exec(bundle.host)?.[1];
     return {
       target: { kind: 'astra', bundle, metadata },
       description: {
         mode,
-        ...(config.astraDatabaseId === undefined ? {} : { databaseId: config.astraDatabaseId }),
+        ...(config.astraBundle === undefined ? {} : { bundle: config.astraBundle }),
+        ...(databaseId === undefined ? {} : { databaseId }),
         region: metadata.region,
         sniProxy: `${metadata.sniProxy.host}:${metadata.sniProxy.port}`,
       },

@@ -98,6 +98,7 @@ type LocalStatement =
 const PAUSE_BLOCKED = 1;
 const PAUSE_CONGESTED = 2;
 const PAUSE_DRAIN = 4;
+const PAUSE_SHUTDOWN = 8;
 
 /** Requests in flight beyond which a client that does not read its responses is not read either. */
 /** The custom payload key that marks a DSE Graph query. */
@@ -797,6 +798,24 @@ export class ClientSession {
     if ((this.pausedFor & reason) === 0) return;
     this.pausedFor &= ~reason;
     if (this.pausedFor === 0 && !this.closing) this.framed.resumeReading();
+  }
+
+  // --- graceful shutdown -----------------------------------------------------------------------
+
+  /** Requests read from the client and not answered yet (0 when none is left). */
+  get pendingRequests(): number {
+    return this.inFlight + this.waiting.length + (this.blocked ? 1 : 0);
+  }
+
+  /** Reads no more requests: the ones already read are still answered. */
+  stopReading(): void {
+    this.pause(PAUSE_SHUTDOWN);
+  }
+
+  /** Closes the connection once what is queued for the client is written. */
+  shutdown(): void {
+    if (this.closing) return;
+    this.closeAfterFlush();
   }
 
   // --- frames out, errors, closing -------------------------------------------------------------

@@ -24,9 +24,30 @@ export interface ClientSide {
   readonly connections: number;
   /** Connections refused because of maxClientConnections. */
   readonly refused: number;
+  /** Connections accepted since start. */
+  readonly accepted: number;
+  /** Bytes read from and written to clients since start. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Requests read from clients and not answered yet. */
+  readonly pendingRequests: number;
+  /**
+   * Graceful shutdown: stops accepting and reading requests, waits up to `timeoutMs` for those
+   * already read to be answered, then closes each connection after its last answer is written.
+   * Resolves with the requests pending when it began, and those still unanswered when the time
+   * ran out (0 normally).
+   */
+  drain(timeoutMs: number): Promise<{ pending: number; unanswered: number }>;
   /** Stops accepting and closes every client connection. */
   close(): Promise<void>;
 }
+
+/** How often drain() looks at the requests still pending. */
+const DRAIN_POLL_MS = 10;
+/** Time given to connections to take their last answers and hang up, even at the deadline. */
+const MIN_HANGUP_MS = 250;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Validates the config, listens, and serves every client connection against `backend`. */
 export async function startClientSide(
@@ -47,9 +68,24 @@ export async function startClientSide(
   if (config.maxClientConnections !== undefined) {
     listenerOptions.maxClientConnections = config.maxClientConnections;
   }
+  const sessions = new Set<ClientSession>();
   const listener = await startClientListener(listenerOptions, (socket) => {
-    new ClientSession({ socket, backend, config, topology, prepared, log });
+    const session = new ClientSession({
+      socket,
+      backend,
+      config,
+      topology,
+      prepared,
+      log,
+      onClose: () => sessions.delete(session),
+    });
+    sessions.add(session);
   });
+  const pendingRequests = (): number => {
+    let n = 0;
+    for (const s of sessions) n += s.pendingRequests;
+    return n;
+  };
   log.info({ host: listener.host, port: listener.port }, 'proxy is listening for clients');
   return {
     host: listener.host,
@@ -59,6 +95,31 @@ export async function startClientSide(
     },
     get refused() {
       return listener.refused;
+    },
+    get accepted() {
+      return listener.accepted;
+    },
+    get bytesIn() {
+      return listener.bytesRead;
+    },
+    get bytesOut() {
+      return listener.bytesWritten;
+    },
+    get pendingRequests() {
+      return pendingRequests();
+    },
+    drain: async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      listener.stopAccepting();
+      for (const s of sessions) s.stopReading();
+      const pending = pendingRequests();
+      while (pendingRequests() > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
+      const unanswered = pendingRequests();
+      for (const s of sessions) s.shutdown();
+      const hangUpBy = Math.max(deadline, Date.now() + MIN_HANGUP_MS);
+      while (listener.connections > 0 && Date.now() < hangUpBy) await sleep(DRAIN_POLL_MS);
+      await listener.close();
+      return { pending, unanswered };
     },
     close: () => listener.close(),
   };

@@ -25,6 +25,13 @@ export interface ClientListener {
   readonly connections: number;
   /** Connections closed on arrival because of maxClientConnections. */
   readonly refused: number;
+  /** Connections accepted since start (refused ones not included). */
+  readonly accepted: number;
+  /** Bytes read from and written to client sockets since start (TLS records included). */
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  /** Stops accepting new connections; open ones are left alone (graceful shutdown). */
+  stopAccepting(): void;
   /** Stops accepting and destroys every client connection. */
   close(): Promise<void>;
 }
@@ -62,6 +69,11 @@ export async function startClientListener(
   const log = options.log ?? SILENT_LOG;
   const open = new Set<Socket>();
   let refused = 0;
+  let accepted = 0;
+  // Bytes of connections already closed; open ones are read off their sockets when asked, so
+  // counting costs nothing per chunk.
+  let closedBytesRead = 0;
+  let closedBytesWritten = 0;
   let server: Server;
 
   const accept = (socket: Socket): void => {
@@ -85,7 +97,24 @@ export async function startClientListener(
   // end connections still in their TLS handshake too.
   server.on('connection', (socket: Socket) => {
     open.add(socket);
-    socket.once('close', () => open.delete(socket));
+    accepted++;
+    const since = Date.now();
+    const remote = hostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    log.debug({ remote }, 'client connected');
+    socket.once('close', () => {
+      open.delete(socket);
+      closedBytesRead += socket.bytesRead;
+      closedBytesWritten += socket.bytesWritten;
+      log.debug(
+        {
+          remote,
+          durationMs: Date.now() - since,
+          bytesIn: socket.bytesRead,
+          bytesOut: socket.bytesWritten,
+        },
+        'client disconnected',
+      );
+    });
   });
   if (options.maxClientConnections !== undefined) {
     server.maxConnections = options.maxClientConnections;
@@ -109,6 +138,12 @@ export async function startClientListener(
   server.on('error', (err) => log.warn({ err: err.message }, 'client listener error'));
 
   const address = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  const stopAccepting = (): Promise<void> =>
+    (closed ??= new Promise<void>((resolve) => {
+      // The callback comes once every connection is gone too.
+      server.close(() => resolve());
+    }));
   let closing: Promise<void> | undefined;
   return {
     host: address.address,
@@ -119,11 +154,28 @@ export async function startClientListener(
     get refused() {
       return refused;
     },
+    get accepted() {
+      return accepted;
+    },
+    get bytesRead() {
+      let n = closedBytesRead;
+      for (const socket of open) n += socket.bytesRead;
+      return n;
+    },
+    get bytesWritten() {
+      let n = closedBytesWritten;
+      for (const socket of open) n += socket.bytesWritten;
+      return n;
+    },
+    stopAccepting() {
+      void stopAccepting();
+    },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+      closing ??= (async () => {
+        const done = stopAccepting();
         for (const socket of open) socket.destroy();
-      });
+        await done;
+      })();
       return closing;
     },
   };

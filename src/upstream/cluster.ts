@@ -30,7 +30,13 @@ import {
 import { NodePool } from './node-pool.js';
 import { PreparedCache } from './prepared-cache.js';
 import { RequestTimeouts } from './request-timeouts.js';
-import { Session, newSessionMetrics, sessionKey, type SessionMetrics } from './session.js';
+import {
+  Session,
+  newSessionMetrics,
+  sessionKey,
+  type RequestObserver,
+  type SessionMetrics,
+} from './session.js';
 
 export type ClusterTarget =
   | { kind: 'astra'; bundle: SecureConnectBundle; metadata: AstraMetadata }
@@ -60,6 +66,8 @@ export interface ClusterOptions {
   refreshDebounceMs: number;
   reconnect: { baseMs: number; maxMs: number };
   logger: Logger;
+  /** Told of every finished request (metrics). */
+  requestObserver?: RequestObserver | undefined;
 }
 
 export interface ClusterNode {
@@ -75,6 +83,15 @@ export interface ClusterMetrics extends SessionMetrics {
   controlReconnects: number;
 }
 
+/** One node as health and metrics report it. */
+export interface NodeState {
+  node: ClusterNode;
+  /** Open connections to it, over every session. */
+  connections: number;
+  /** Whether the default session has a connection to it (what 'node is up/down' logs). */
+  up: boolean;
+}
+
 interface Row {
   [column: string]: Buffer | null;
 }
@@ -86,6 +103,8 @@ export class Cluster implements Backend {
   private readonly logger: Logger;
   private nodes = new Map<string, ClusterNode>();
   private readonly sessions = new Map<string, Promise<Session>>();
+  /** The sessions whose pools are set, readable without awaiting (health, metrics). */
+  private readonly openSessions = new Set<Session>();
   private readonly schemaListeners = new Set<(change: SchemaChange) => void>();
   private readonly nodeListeners = new Set<(node: ClusterNode, up: boolean) => void>();
   private readonly preparedCache: PreparedCache;
@@ -145,6 +164,23 @@ export class Cluster implements Backend {
     return this.outageSince === undefined ? 0 : Date.now() - this.outageSince;
   }
 
+  /** Every node with its open connections and availability, for health and metrics. */
+  nodeStates(): NodeState[] {
+    const defaultKey = sessionKey(this.info.protocolVersion, undefined, undefined);
+    const states = new Map<string, NodeState>();
+    for (const node of this.nodes.values())
+      states.set(node.key, { node, connections: 0, up: false });
+    for (const session of this.openSessions) {
+      for (const pool of session.nodePools) {
+        const state = states.get(pool.node.key);
+        if (state === undefined) continue;
+        state.connections += pool.openConnections;
+        if (session.key === defaultKey && pool.available) state.up = true;
+      }
+    }
+    return [...states.values()];
+  }
+
   get controlConnected(): boolean {
     return this.control !== undefined && !this.control.closed;
   }
@@ -195,6 +231,7 @@ export class Cluster implements Backend {
       maxQueuedRequests: this.options.maxQueuedRequests,
       maxFrameLength: this.options.maxFrameLength,
       metrics: this.metrics,
+      requestObserver: this.options.requestObserver,
       logger: this.logger,
     });
     const isDefault =
@@ -216,6 +253,7 @@ export class Cluster implements Backend {
       );
     }
     session.setPools(pools);
+    this.openSessions.add(session);
     this.logger.debug({ session: key }, 'session opened');
     return session;
   }
@@ -519,6 +557,7 @@ export class Cluster implements Backend {
         () => undefined,
       );
     this.sessions.clear();
+    this.openSessions.clear();
   }
 }
 

@@ -16,7 +16,7 @@ import type { ForwardedRequest } from './contract.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { decideOnConnectionClosed, decideOnError, type RetryDecision } from './retry-policy.js';
 import type { NodePool } from './node-pool.js';
-import type { Session } from './session.js';
+import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR, type Session } from './session.js';
 import type { TimedRequest } from './request-timeouts.js';
 
 export class Request implements ResponseHandler, TimedRequest {
@@ -37,6 +37,9 @@ export class Request implements ResponseHandler, TimedRequest {
   done = false;
   /** The last error a node answered, returned if the plan runs out. */
   private lastError: Buffer | undefined;
+  private lastErrorCode: number = UNREADABLE_ERROR;
+  /** performance.now() at arrival, for the latency metric; 0 when nobody observes requests. */
+  private readonly startedAt: number;
   // Links of the timeout list (request-timeouts.ts).
   timeoutPrev: TimedRequest | undefined = undefined;
   timeoutNext: TimedRequest | undefined = undefined;
@@ -49,6 +52,7 @@ export class Request implements ResponseHandler, TimedRequest {
     this.clientStreamId = forwarded.frame.readInt16BE(2);
     this.opcode = forwarded.frame.readUInt8(4);
     this.deadline = deadline;
+    this.startedAt = session.observer === undefined ? 0 : performance.now();
   }
 
   readonly idempotent = (): boolean =>
@@ -101,7 +105,8 @@ export class Request implements ResponseHandler, TimedRequest {
         this.session.metrics.unpreparedRecovered++;
         return;
       }
-      this.finish(this.lastError ?? frame);
+      if (this.lastError !== undefined) this.finish(this.lastError, this.lastErrorCode);
+      else this.finish(frame, opcode === Opcode.ERROR ? UNREADABLE_ERROR : NO_ERROR);
       return;
     }
     if (opcode === Opcode.ERROR) {
@@ -110,7 +115,7 @@ export class Request implements ResponseHandler, TimedRequest {
     }
     if (this.opcode === Opcode.PREPARE && opcode === Opcode.RESULT)
       this.session.rememberPrepared(this.frame, frame);
-    this.finish(frame);
+    this.finish(frame, NO_ERROR);
   }
 
   private onError(frame: Buffer): void {
@@ -119,7 +124,7 @@ export class Request implements ResponseHandler, TimedRequest {
     try {
       error = decodeError(body, this.session.version);
     } catch {
-      this.finish(frame);
+      this.finish(frame, UNREADABLE_ERROR);
       return;
     }
     if (error.code === ErrorCode.UNPREPARED) {
@@ -127,21 +132,23 @@ export class Request implements ResponseHandler, TimedRequest {
       const prepare = id === undefined ? undefined : this.session.cachedPrepareFor(id);
       if (prepare !== undefined && this.current !== undefined) {
         this.lastError = frame;
+        this.lastErrorCode = error.code;
         this.repreparing = true;
         if (this.current.connection.send(prepare, this)) return;
         this.repreparing = false;
       }
-      this.finish(frame);
+      this.finish(frame, error.code);
       return;
     }
     const decision = decideOnError(error, this);
     if (decision === 'give-up') {
-      this.finish(frame);
+      this.finish(frame, error.code);
       return;
     }
     if (error.code === ErrorCode.UNAVAILABLE) this.unavailableRetried = true;
     // The error frame is a view into the upstream chunk; keep a copy if it may be returned later.
     this.lastError = Buffer.from(frame);
+    this.lastErrorCode = error.code;
     this.retry(decision);
   }
 
@@ -167,7 +174,7 @@ export class Request implements ResponseHandler, TimedRequest {
     }
     if (this.tryNextNode()) return;
     if (this.lastError !== undefined) {
-      this.finish(this.lastError);
+      this.finish(this.lastError, this.lastErrorCode);
       return;
     }
     this.failWith(
@@ -182,13 +189,24 @@ export class Request implements ResponseHandler, TimedRequest {
     message: string,
   ): void {
     if (this.done) return;
-    this.finish(errorFrame(this.session.version, this.clientStreamId, { code, message }));
+    // The timeout list unlinks a request before failing it; every other caller fails it linked.
+    const origin = this.timeoutLinked ? ErrorOrigin.PROXY : ErrorOrigin.TIMEOUT;
+    this.finish(
+      errorFrame(this.session.version, this.clientStreamId, { code, message }),
+      code,
+      origin,
+    );
   }
 
-  private finish(frame: Buffer): void {
+  private finish(
+    frame: Buffer,
+    errorCode: number,
+    origin: ErrorOrigin = ErrorOrigin.CLUSTER,
+  ): void {
     this.done = true;
     patchStreamId(frame, this.clientStreamId);
     this.session.onRequestDone(this);
+    this.session.observer?.requestDone(this.opcode, errorCode, origin, this.startedAt);
     this.forwarded.onResponse(frame);
   }
 }

@@ -25,6 +25,33 @@ export function newSessionMetrics(): SessionMetrics {
   return { requests: 0, retries: 0, unpreparedRecovered: 0, timeouts: 0, overloaded: 0 };
 }
 
+/** Who answered a request with an error: the cluster, or the proxy itself (and why). */
+export const ErrorOrigin = {
+  CLUSTER: 0,
+  /** A proxy-made error: no node reachable, plan exhausted, wait queue full, shutting down. */
+  PROXY: 1,
+  /** The proxy's request timeout (--request-timeout) fired. */
+  TIMEOUT: 2,
+} as const;
+export type ErrorOrigin = (typeof ErrorOrigin)[keyof typeof ErrorOrigin];
+
+/** The error code of a request that was answered with a RESULT (or any non-ERROR response). */
+export const NO_ERROR = -1;
+/** The error code of an ERROR response the proxy could not read. */
+export const UNREADABLE_ERROR = -2;
+
+/**
+ * Told of every request when its answer goes back to the client (metrics). It runs on the hot
+ * path, once per request: it must be cheap and must not throw.
+ */
+export interface RequestObserver {
+  /**
+   * `errorCode` is NO_ERROR, UNREADABLE_ERROR or the CQL error code of the answer; `startedAt`
+   * is the performance.now() of the request's arrival.
+   */
+  requestDone(opcode: number, errorCode: number, origin: ErrorOrigin, startedAt: number): void;
+}
+
 export interface SessionOptions {
   key: string;
   version: number;
@@ -37,6 +64,7 @@ export interface SessionOptions {
   maxFrameLength: number;
   metrics: SessionMetrics;
   logger: Logger;
+  requestObserver?: RequestObserver | undefined;
 }
 
 export function sessionKey(
@@ -53,6 +81,8 @@ export class Session implements BackendSession {
   readonly keyspace: string | undefined;
   readonly compression: BodyCompressionName | undefined;
   readonly metrics: SessionMetrics;
+  /** Told of every finished request; undefined when metrics are off (then nothing is timed). */
+  readonly observer: RequestObserver | undefined;
   private readonly options: SessionOptions;
   /** Replaced, never mutated, when the topology changes: requests keep the array they started with. */
   private pools: readonly NodePool[] = [];
@@ -70,6 +100,7 @@ export class Session implements BackendSession {
     this.keyspace = options.keyspace;
     this.compression = options.compression?.name;
     this.metrics = options.metrics;
+    this.observer = options.requestObserver;
     const compressor = options.compression;
     this.decompress =
       compressor === undefined

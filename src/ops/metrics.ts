@@ -1,0 +1,351 @@
+// The proxy's Prometheus metrics, in a prom-client Registry of its own (never the global one, so
+// two proxies in one process do not mix). Nothing here runs per request: the request path feeds
+// plain counters (RequestStats, the cluster's and the listener's counters), and every metric
+// below reads them in its collect() callback when /metrics is scraped.
+
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { ErrorCode, opcodeName } from '../protocol/constants.js';
+import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../upstream/session.js';
+import { LATENCY_BUCKETS_SECONDS, RequestStats, type LatencySnapshot } from './request-stats.js';
+
+export const METRIC_PREFIX = 'cqlproxy_';
+
+/** What the client side reports (ClientSide satisfies it). */
+export interface ClientMetricsSource {
+  readonly connections: number;
+  readonly accepted: number;
+  readonly refused: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly pendingRequests: number;
+}
+
+/** What the cluster reports (Cluster satisfies it). */
+export interface ClusterMetricsSource {
+  readonly metrics: {
+    readonly retries: number;
+    readonly unpreparedRecovered: number;
+    readonly controlReconnects: number;
+  };
+  readonly controlConnected: boolean;
+  readonly controlOutageMs: number;
+  readonly info: {
+    readonly protocolVersion: number;
+    readonly releaseVersion: string;
+    readonly dataCenter: string;
+  };
+  nodeStates(): readonly {
+    node: { readonly key: string; readonly address: string | undefined };
+    connections: number;
+    up: boolean;
+  }[];
+}
+
+export interface ProxyMetricsOptions {
+  /** prom-client's default process and Node.js metrics (CPU, memory, event loop, GC); default on. */
+  processMetrics?: boolean;
+  /** Whether /readiness would answer 200 now (the cqlproxy_ready gauge). */
+  ready?: () => boolean;
+}
+
+const ERROR_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(ErrorCode).map(([name, code]) => [code, name.toLowerCase()]),
+);
+
+/** `write_timeout` for 0x1100; the hex code for a code the spec does not name. */
+export function errorName(code: number): string {
+  if (code === UNREADABLE_ERROR) return 'unreadable';
+  return ERROR_NAMES.get(code) ?? errorCodeLabel(code);
+}
+
+function errorCodeLabel(code: number): string {
+  return code < 0 ? 'none' : `0x${code.toString(16).padStart(4, '0')}`;
+}
+
+const ORIGIN_NAMES: Readonly<Record<ErrorOrigin, string>> = {
+  [ErrorOrigin.CLUSTER]: 'cluster',
+  [ErrorOrigin.PROXY]: 'proxy',
+  [ErrorOrigin.TIMEOUT]: 'timeout',
+};
+
+/** The `outcome` label of a request: ok, timeout, or the error's name. */
+export function outcomeName(errorCode: number, origin: ErrorOrigin): string {
+  if (origin === ErrorOrigin.TIMEOUT) return 'timeout';
+  return errorCode === NO_ERROR ? 'ok' : errorName(errorCode);
+}
+
+/**
+ * The request latency histogram, read from RequestStats at scrape time. prom-client's Histogram
+ * can only be fed one observation at a time, so this is a metric of our own that prom-client's
+ * Registry renders like any other: it reads `name`, `help`, `type`, `aggregator` and `get()`.
+ */
+class LatencyHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly snapshot: () => LatencySnapshot[];
+
+  constructor(name: string, help: string, snapshot: () => LatencySnapshot[]) {
+    this.name = name;
+    this.help = help;
+    this.snapshot = snapshot;
+  }
+
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { metricName: string; labels: Record<string, string | number>; value: number }[];
+  }> {
+    const values = [];
+    for (const h of this.snapshot()) {
+      const opcode = opcodeName(h.opcode);
+      h.cumulative.forEach((count, i) => {
+        values.push({
+          metricName: `${this.name}_bucket`,
+          labels: { opcode, le: LATENCY_BUCKETS_SECONDS[i] ?? '+Inf' },
+          value: count,
+        });
+      });
+      values.push(
+        { metricName: `${this.name}_bucket`, labels: { opcode, le: '+Inf' }, value: h.count },
+        { metricName: `${this.name}_sum`, labels: { opcode }, value: h.sumSeconds },
+        { metricName: `${this.name}_count`, labels: { opcode }, value: h.count },
+      );
+    }
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values,
+    });
+  }
+
+  /** The data belong to RequestStats: nothing to reset here. */
+  reset(): void {}
+}
+
+export class ProxyMetrics {
+  /** Fed by the cluster on every finished request. */
+  readonly requests = new RequestStats();
+  readonly registry = new Registry();
+  private client: ClientMetricsSource | undefined;
+  private cluster: ClusterMetricsSource | undefined;
+
+  constructor(options: ProxyMetricsOptions = {}) {
+    const registers = [this.registry];
+    const p = METRIC_PREFIX;
+    const clientValue = (read: (c: ClientMetricsSource) => number) => (): number =>
+      this.client === undefined ? 0 : read(this.client);
+    const clusterValue = (read: (c: ClusterMetricsSource) => number) => (): number =>
+      this.cluster === undefined ? 0 : read(this.cluster);
+
+    // Client side.
+    gauge(
+      registers,
+      `${p}client_connections`,
+      'Client connections open',
+      clientValue((c) => c.connections),
+    );
+    counter(
+      registers,
+      `${p}client_connections_total`,
+      'Client connections accepted',
+      clientValue((c) => c.accepted),
+    );
+    counter(
+      registers,
+      `${p}client_connections_rejected_total`,
+      'Client connections closed on arrival because --max-client-connections were open',
+      clientValue((c) => c.refused),
+    );
+    counter(
+      registers,
+      `${p}client_received_bytes_total`,
+      'Bytes read from client connections',
+      clientValue((c) => c.bytesIn),
+    );
+    counter(
+      registers,
+      `${p}client_sent_bytes_total`,
+      'Bytes written to client connections',
+      clientValue((c) => c.bytesOut),
+    );
+    gauge(
+      registers,
+      `${p}client_requests_pending`,
+      'Requests read from clients and not answered yet',
+      clientValue((c) => c.pendingRequests),
+    );
+
+    // Requests forwarded to the cluster.
+    const stats = this.requests;
+    new Counter({
+      name: `${p}requests_total`,
+      help: 'Requests forwarded to the cluster, by opcode and outcome (ok, timeout, or the CQL error returned)',
+      labelNames: ['opcode', 'outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of stats.requestCounts()) {
+          this.inc(
+            { opcode: opcodeName(c.opcode), outcome: outcomeName(c.errorCode, c.origin) },
+            c.count,
+          );
+        }
+      },
+    });
+    new Counter({
+      name: `${p}request_errors_total`,
+      help: 'CQL errors returned to clients, by code and origin (cluster: a node; proxy: made by the proxy; timeout: --request-timeout)',
+      labelNames: ['code', 'error', 'origin'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of stats.requestCounts()) {
+          if (c.errorCode === NO_ERROR) continue;
+          this.inc(
+            {
+              code: errorCodeLabel(c.errorCode),
+              error: errorName(c.errorCode),
+              origin: ORIGIN_NAMES[c.origin],
+            },
+            c.count,
+          );
+        }
+      },
+    });
+    this.registry.registerMetric(
+      // Registry renders any object with the fields LatencyHistogram has; its type only lists
+      // prom-client's own classes.
+      new LatencyHistogram(
+        `${p}request_duration_seconds`,
+        'Time from a request reaching the cluster side to its answer, retries included',
+        () => stats.latencies(),
+      ) as unknown as Metric,
+    );
+    counter(
+      registers,
+      `${p}retries_total`,
+      'Requests sent again after an error or a lost connection',
+      clusterValue((c) => c.metrics.retries),
+    );
+    counter(
+      registers,
+      `${p}unprepared_recovered_total`,
+      'UNPREPARED answers repaired by preparing on the node and sending the request again',
+      clusterValue((c) => c.metrics.unpreparedRecovered),
+    );
+
+    // Upstream.
+    const cluster = (): ClusterMetricsSource | undefined => this.cluster;
+    new Gauge({
+      name: `${p}upstream_connections`,
+      help: 'Open connections to each node of the cluster, over every session',
+      labelNames: ['node', 'address'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of cluster()?.nodeStates() ?? []) {
+          this.set({ node: s.node.key, address: s.node.address ?? '' }, s.connections);
+        }
+      },
+    });
+    new Gauge({
+      name: `${p}node_up`,
+      help: 'Whether the proxy has a connection to each node (1) or not (0)',
+      labelNames: ['node', 'address'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of cluster()?.nodeStates() ?? []) {
+          this.set({ node: s.node.key, address: s.node.address ?? '' }, s.up ? 1 : 0);
+        }
+      },
+    });
+    gauge(
+      registers,
+      `${p}control_connection_up`,
+      'Whether the control connection is up',
+      clusterValue((c) => (c.controlConnected ? 1 : 0)),
+    );
+    gauge(
+      registers,
+      `${p}control_connection_outage_seconds`,
+      'How long the control connection has been down (0 while up)',
+      clusterValue((c) => c.controlOutageMs / 1000),
+    );
+    counter(
+      registers,
+      `${p}control_reconnects_total`,
+      'Attempts to open the control connection again',
+      clusterValue((c) => c.metrics.controlReconnects),
+    );
+    new Gauge({
+      name: `${p}cluster_info`,
+      help: 'The cluster the proxy reached: negotiated protocol version, release version, data center',
+      labelNames: ['protocol_version', 'release_version', 'data_center'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const info = cluster()?.info;
+        if (info === undefined) return;
+        this.set(
+          {
+            protocol_version: String(info.protocolVersion),
+            release_version: info.releaseVersion,
+            data_center: info.dataCenter,
+          },
+          1,
+        );
+      },
+    });
+    const ready = options.ready;
+    if (ready !== undefined) {
+      gauge(registers, `${p}ready`, 'Whether /readiness answers 200', () => (ready() ? 1 : 0));
+    }
+
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** From now on the metrics read these (before, they read as zero). */
+  attach(cluster: ClusterMetricsSource, client: ClientMetricsSource): void {
+    this.cluster = cluster;
+    this.client = client;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function counter(registers: Registry[], name: string, help: string, value: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(value());
+    },
+  });
+}
+
+function gauge(registers: Registry[], name: string, help: string, value: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(value());
+    },
+  });
+}
