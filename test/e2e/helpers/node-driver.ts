@@ -35,6 +35,21 @@ const TYPES_TABLE = `(id int PRIMARY KEY, a ascii, b bigint, bl blob, bo boolean
   m map<text, int>, fl frozen<list<text>>, nested map<text, frozen<set<int>>>,
   tup tuple<int, text>)`;
 
+/** How the scenario makes its clients and how many hosts they must see. */
+export interface NodeTarget {
+  client: (keyspace?: string) => cassandra.Client;
+  /** 1 through the proxy; every node when connected to the simulator directly. */
+  hosts: number;
+}
+
+/** The proxy as one plain node (no Astra option at all). */
+export function proxyTarget(port: number, dataCenter: string): NodeTarget {
+  return {
+    client: (keyspace) => nodeClient(port, dataCenter, keyspace === undefined ? {} : { keyspace }),
+    hosts: 1,
+  };
+}
+
 /**
  * Connects through the proxy and runs the end-to-end scenario: one host, schema, every type,
  * counters, batches of prepared statements, `rows` rows read back page by page, USE.
@@ -45,12 +60,19 @@ export async function runNodeScenario(
   keyspace: string,
   rows = 10_000,
 ): Promise<void> {
-  const client = nodeClient(port, dataCenter);
+  await runNodeScenarioOn(proxyTarget(port, dataCenter), keyspace, rows);
+}
+
+/** The same scenario against any target (the proxy, or the simulator directly). */
+export async function runNodeScenarioOn(
+  target: NodeTarget,
+  keyspace: string,
+  rows = 10_000,
+): Promise<void> {
+  const client = target.client();
   try {
     await client.connect();
-    // The proxy is the whole cluster, as one node.
-    expect(client.hosts.length).toBe(1);
-    expect(client.getState().getConnectedHosts()).toHaveLength(1);
+    expect(client.hosts.length).toBe(target.hosts);
     const local = (
       await client.execute('SELECT native_protocol_version FROM system.local')
     ).first();
@@ -100,7 +122,7 @@ export async function runNodeScenario(
   }
 
   // A client made with a keyspace: the driver sends USE on every connection it opens.
-  const scoped = nodeClient(port, dataCenter, { keyspace });
+  const scoped = target.client(keyspace);
   try {
     const r = await scoped.execute('SELECT v FROM paged WHERE p = 2 AND c = 12');
     expect(r.first().get('v')).toBe('v12');

@@ -19,6 +19,10 @@ export interface PythonOptions {
   compression: string | false;
   keyspace: string;
   rows?: number;
+  /** Connect with the driver's own Astra support (cloud bundle) instead of host/port. */
+  bundle?: string;
+  /** Password of user `token` (the simulator's auth, bundle or contact points). */
+  token?: string;
 }
 
 /** What scenario.py prints. */
