@@ -114,7 +114,7 @@ export class Request implements ResponseHandler, TimedRequest {
       return;
     }
     if (this.opcode === Opcode.PREPARE && opcode === Opcode.RESULT)
-      this.session.rememberPrepared(this.frame, frame);
+      this.session.rememberPrepared(this.frame, frame, this.current?.pool);
     this.finish(frame, NO_ERROR);
   }
 

@@ -67,6 +67,9 @@ export interface SessionOptions {
   requestObserver?: RequestObserver | undefined;
 }
 
+/** The handler of background requests whose answer does not matter. */
+const IGNORE_RESPONSE: ResponseHandler = { onResponse: () => undefined, onClosed: () => undefined };
+
 export function sessionKey(
   version: number,
   keyspace: string | undefined,
@@ -197,15 +200,31 @@ export class Session implements BackendSession {
   }
 
   /** A PREPARE was answered: remember its frame by the prepared id. */
-  rememberPrepared(requestFrame: Buffer, responseFrame: Buffer): void {
+  rememberPrepared(requestFrame: Buffer, responseFrame: Buffer, preparedOn?: NodePool): void {
     try {
       const body = this.responseBody(responseFrame);
       if (body.length < 6 || body.readInt32BE(0) !== ResultKind.PREPARED) return;
       const idLength = body.readUInt16BE(4);
       if (body.length < 6 + idLength) return;
       this.options.preparedCache.set(body.subarray(6, 6 + idLength), requestFrame, this.key);
+      this.prepareOnOtherNodes(requestFrame, preparedOn);
     } catch (err) {
       this.options.logger.debug({ err }, 'cannot read a PREPARED result');
+    }
+  }
+
+  /**
+   * Drivers prepare on every node; through the proxy a client prepares once, on one node. The
+   * proxy prepares on the others too, in the background, so the first EXECUTE there is not an
+   * UNPREPARED round trip (a burst of them under load otherwise). Best effort: a failure only
+   * means the UNPREPARED repair does the work later.
+   */
+  private prepareOnOtherNodes(requestFrame: Buffer, preparedOn: NodePool | undefined): void {
+    for (const pool of this.pools) {
+      if (pool === preparedOn) continue;
+      const connection = pool.pick();
+      // A private copy each: every send patches its own stream id into the frame.
+      connection?.send(Buffer.from(requestFrame), IGNORE_RESPONSE);
     }
   }
 

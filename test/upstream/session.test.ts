@@ -291,6 +291,32 @@ describe('Session', () => {
     expect(metrics.unpreparedRecovered).toBe(1);
   });
 
+  it('prepares on the other nodes in the background once one node prepared', async () => {
+    const a = new FakeConnection('a');
+    const b = new FakeConnection('b');
+    const c = new FakeConnection('c');
+    const { session } = await setup([[a], [b], [c]]);
+    const id = Buffer.alloc(16, 3);
+    const prepare = requestFrame(Opcode.PREPARE, 5, Buffer.from([0, 0, 0, 1, 0x51]));
+    const client1 = client(session, prepare);
+    a.answer((s) =>
+      resultFrame(VERSION, s, {
+        kind: ResultKind.PREPARED,
+        id,
+        metadata: { columns: [], pkIndexes: [] },
+        resultMetadata: { columnCount: 0, columns: [] },
+      }),
+    );
+    expect(client1.responses).toHaveLength(1);
+    for (const other of [b, c]) {
+      expect(other.sent).toHaveLength(1);
+      expect(other.sent[0]?.frame.readUInt8(4)).toBe(Opcode.PREPARE);
+      expect(other.sent[0]?.frame.subarray(9)).toEqual(prepare.subarray(9));
+      other.answer(voidResult); // answers to background prepares go nowhere
+    }
+    expect(client1.responses).toHaveLength(1);
+  });
+
   it('relays UNPREPARED when the statement is not cached', async () => {
     const a = new FakeConnection('a');
     const { session } = await setup([[a]]);
