@@ -24,7 +24,7 @@ export interface NodeIdentity {
 /** The node a statement runs on, and the cluster around it (for system.local/system.peers). */
 export interface ExecutionContext {
   node: NodeIdentity;
-  /** The other nodes that are up, for system.peers. */
+  /** The other nodes of the cluster, stopped ones included (as in Cassandra), for system.peers. */
   peers: () => readonly NodeIdentity[];
   /** The connection's keyspace (USE), or undefined. */
   keyspace: string | undefined;

@@ -182,7 +182,12 @@ function planBatch(
     const names = statement.names === undefined ? {} : { names: statement.names };
     if (statement.kind === 'query') {
       queries.push(statement.query);
-      children.push({ kind: 'query', query: statement.query, values: statement.values, ...names });
+      children.push({
+        kind: 'query',
+        query: statement.query,
+        values: owned(statement.values),
+        ...names,
+      });
       continue;
     }
     const id = Buffer.from(statement.id);
@@ -191,7 +196,7 @@ function planBatch(
     // first one it does not know.
     if (query === undefined) return { kind: 'answer', frame: unpreparedFrame(scope, streamId, id) };
     queries.push(query);
-    children.push({ kind: 'prepared', id, values: statement.values, ...names });
+    children.push({ kind: 'prepared', id, values: owned(statement.values), ...names });
   }
   const options: StatementOptions = { consistency: batch.consistency, values: [] };
   if (batch.serialConsistency !== undefined) options.serialConsistency = batch.serialConsistency;
@@ -211,11 +216,19 @@ function planBatch(
   };
 }
 
+/**
+ * Private copies of bound values: the decoder hands out views into the socket's chunk, and the
+ * store keeps values for the life of the simulator — a 100-byte value must not pin a 64 KiB chunk.
+ */
+function owned<T>(values: readonly T[]): T[] {
+  return values.map((v) => (Buffer.isBuffer(v) ? (Buffer.from(v) as T) : v));
+}
+
 /** <query_parameters> as the engine takes them. */
 export function statementOptions(parameters: DecodedQueryParameters): StatementOptions {
   const options: StatementOptions = {
     consistency: parameters.consistency,
-    values: parameters.values ?? [],
+    values: owned(parameters.values ?? []),
   };
   if (parameters.names !== undefined) options.names = parameters.names;
   if (parameters.pageSize !== undefined) options.pageSize = parameters.pageSize;
