@@ -111,6 +111,8 @@ export class Cluster implements Backend {
   private readonly timeouts: RequestTimeouts;
   private control: UpstreamConnection | undefined;
   private controlBackoff: Backoff;
+  /** Reconnection attempts since the control connection was last up. */
+  private controlAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private outageSince: number | undefined;
@@ -348,6 +350,7 @@ export class Cluster implements Backend {
         this.control = connection;
         this.outageSince = undefined;
         this.controlBackoff.reset();
+        this.controlAttempts = 0;
         this.logger.debug({ endpoint: endpoint.key }, 'control connection established');
         return;
       } catch (err) {
@@ -377,7 +380,9 @@ export class Cluster implements Backend {
 
   private scheduleControlReconnect(): void {
     if (this.closedFlag || this.reconnectTimer !== undefined) return;
-    const delay = this.controlBackoff.next();
+    // The first attempt goes at once, to the other nodes: while there is no control connection,
+    // schema change events are lost to the clients. Only repeated failures back off.
+    const delay = this.controlAttempts++ === 0 ? 0 : this.controlBackoff.next();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.metrics.controlReconnects++;
