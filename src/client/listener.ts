@@ -42,6 +42,9 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'address not available on this machine',
 };
 
+/** At most one 'too many connections' warning per this interval. */
+const REFUSAL_WARNING_INTERVAL_MS = 10_000;
+
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -118,12 +121,25 @@ export async function startClientListener(
   });
   if (options.maxClientConnections !== undefined) {
     server.maxConnections = options.maxClientConnections;
+    // One warning per burst, not one per refused connection: a connection storm must not
+    // become a log storm. The count is exact in the metrics either way.
+    let lastWarning = -Infinity;
+    let refusedSinceWarning = 0;
     server.on('drop', (data) => {
       refused++;
+      refusedSinceWarning++;
+      const now = Date.now();
+      if (now - lastWarning < REFUSAL_WARNING_INTERVAL_MS) return;
       log.warn(
-        { remote: data?.remoteAddress, max: options.maxClientConnections },
+        {
+          remote: data?.remoteAddress,
+          max: options.maxClientConnections,
+          refused: refusedSinceWarning,
+        },
         'client connection refused: too many connections',
       );
+      lastWarning = now;
+      refusedSinceWarning = 0;
     });
   }
 

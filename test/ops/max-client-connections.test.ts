@@ -64,6 +64,13 @@ describe('--max-client-connections', () => {
       expect.objectContaining({ max: MAX, level: 40 }),
     ]);
 
+    // A burst of refusals: every one counted, but still one warning (no log storm).
+    const burst = await Promise.all([open(), open(), open()]);
+    await Promise.all(burst.map((s) => closedByPeer(s, 5_000)));
+    m = await scrape(stack.httpUrl);
+    expect(m.value('cqlproxy_client_connections_rejected_total')).toBe(4);
+    expect(stack.log.find('client connection refused: too many connections')).toHaveLength(1);
+
     // One leaves: there is room again, for a driver this time.
     first.destroy();
     await waitFor(
@@ -76,7 +83,7 @@ describe('--max-client-connections', () => {
     );
     expect(rows.rowLength).toBe(1);
     m = await scrape(stack.httpUrl);
-    expect(m.value('cqlproxy_client_connections_rejected_total')).toBe(1);
+    expect(m.value('cqlproxy_client_connections_rejected_total')).toBe(4);
     expect(m.value('cqlproxy_client_connections_total')).toBeGreaterThanOrEqual(MAX + 1);
   });
 
