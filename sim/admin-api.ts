@@ -14,9 +14,10 @@
 
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { FaultRuleError, parseFaultRule } from './faults.js';
 import type { FaultRule } from './faults.js';
+import { sendJson } from './http-json.js';
 
 /** A node as the API reports it. */
 export interface AdminNodeStatus {
@@ -203,13 +204,4 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   } catch {
     throw new HttpError(400, 'the body is not valid JSON');
   }
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  response.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': bytes.length,
-  });
-  response.end(bytes);
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './http-json.js';
 
 export interface DevopsDatabase {
   /** The application token (`AstraCS:...`) allowed to fetch this database's bundle. */
@@ -197,13 +198,4 @@ function decodePathSegment(segment: string): string | undefined {
 /** The DevOps API's error shape: `{"errors":[{"message": "..."}]}`. */
 function sendErrors(response: ServerResponse, status: number, message: string): void {
   sendJson(response, status, { errors: [{ message }] });
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  response.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': bytes.length,
-  });
-  response.end(bytes);
 }

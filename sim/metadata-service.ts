@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { mutualTlsOptions } from './tls/server-tls.js';
 import type { ServerTlsMaterial } from './tls/server-tls.js';
+import { sendJson } from './http-json.js';
 
 /** astra-formats §2.2; field names as cql-proxy's `astraMetadata`/`contactInfo` structs decode them. */
 export interface MetadataDocument {
@@ -121,13 +122,4 @@ export async function startMetadataService(
         for (const socket of sockets) socket.destroy();
       }),
   };
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  response.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': bytes.length,
-  });
-  response.end(bytes);
 }

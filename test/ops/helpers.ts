@@ -3,52 +3,16 @@
 // Prometheus text parser and HTTP helpers. Everything listens on loopback, on ports picked at
 // run time, and every wait is bounded.
 
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import cassandra from 'cassandra-driver';
 import { startSimulator } from '../../sim/simulator.js';
 import type { Simulator, SimulatorInfo, SimulatorOptions } from '../../sim/simulator.js';
-import type { Config } from '../../src/config.js';
-import { parseConfig } from '../../src/config-parse.js';
 import { createLogger, type Logger, type LoggerOptions } from '../../src/ops/logger.js';
 import { startProxy, type RunningProxy } from '../../src/proxy.js';
 
-export type ProxyMode = 'astra-bundle' | 'astra-token' | 'contact-points';
-
-/** The flags that point a proxy at the simulator in `mode`. */
-export function targetArgs(mode: ProxyMode, info: SimulatorInfo): string[] {
-  switch (mode) {
-    case 'astra-bundle':
-      return ['--astra-bundle', info.bundle, '--astra-token', info.token];
-    case 'astra-token':
-      return [
-        '--astra-token',
-        info.token,
-        '--astra-database-id',
-        info.databaseId,
-        '--astra-api-url',
-        info.devopsApiUrl,
-      ];
-    case 'contact-points':
-      return [
-        '--contact-points',
-        info.contactPoints.join(','),
-        '--port',
-        String(info.port),
-        '--username',
-        'token',
-        '--password',
-        info.token,
-      ];
-  }
-}
-
-/** parseConfig as main.ts calls it, without environment; a refused flag fails the test. */
-export function configFrom(argv: string[]): Config {
-  const parsed = parseConfig(argv, {}, (path) => readFileSync(path, 'utf8'));
-  if ('config' in parsed) return parsed.config;
-  throw new Error(`parseConfig refused ${argv.join(' ')}: ${JSON.stringify(parsed)}`);
-}
+// The proxy modes and the flags that point a proxy at the simulator are the end-to-end fixture's.
+export { configFrom, targetArgs, type ProxyMode } from '../e2e/helpers/stack.js';
+import { configFrom, targetArgs, type ProxyMode } from '../e2e/helpers/stack.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
