@@ -8,11 +8,11 @@
 import { Opcode } from '../constants.js';
 import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
-import { checkResponseVersion, checkStreamId } from './response-checks.js';
+import { checkVersion, checkStreamId } from './field-checks.js';
 
 // native_protocol_v5.spec §4.2.3 AUTHENTICATE: <authenticator: [string]>
 export function decodeAuthenticate(body: Buffer, version: number): string {
-  checkResponseVersion(version);
+  checkVersion(version);
   const reader = new CqlReader(body);
   const authenticator = reader.readString();
   reader.expectEnd('AUTHENTICATE');
@@ -20,7 +20,7 @@ export function decodeAuthenticate(body: Buffer, version: number): string {
 }
 
 function writeAuthenticate(writer: CqlWriter, version: number, authenticator: string): void {
-  checkResponseVersion(version);
+  checkVersion(version);
   writer.writeString(authenticator);
 }
 
@@ -44,7 +44,7 @@ export function authenticateFrame(
 }
 
 function decodeToken(body: Buffer, version: number, what: string): Buffer | null {
-  checkResponseVersion(version);
+  checkVersion(version);
   const reader = new CqlReader(body);
   const token = reader.readBytes();
   reader.expectEnd(what);
@@ -57,7 +57,7 @@ function tokenFrame(
   opcode: number,
   token: Uint8Array | null,
 ): Buffer {
-  checkResponseVersion(version);
+  checkVersion(version);
   checkStreamId(streamId);
   const writer = new CqlWriter(16 + (token?.length ?? 0), true);
   writer.writeBytes(token);
@@ -65,7 +65,7 @@ function tokenFrame(
 }
 
 function encodeToken(version: number, token: Uint8Array | null): Buffer {
-  checkResponseVersion(version);
+  checkVersion(version);
   return new CqlWriter(8 + (token?.length ?? 0)).writeBytes(token).finish();
 }
 

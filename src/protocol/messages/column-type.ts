@@ -12,7 +12,7 @@ import { malformed } from '../errors.js';
 import type { CqlReader } from '../reader.js';
 import type { CqlWriter } from '../writer.js';
 import { parseVectorType } from './marshal-class.js';
-import { checkShortCount } from './response-checks.js';
+import { checkCount } from './field-checks.js';
 
 /**
  * Deepest nesting accepted, counting the outer type as 1. Types nest only through collections,
@@ -217,7 +217,7 @@ function writeType(writer: CqlWriter, type: ColumnType, depth: number): void {
       writeType(writer, type.value, depth + 1);
       return;
     case DataType.UDT:
-      checkShortCount(type.fields.length, 'UDT fields');
+      checkCount(type.fields.length, 'UDT fields');
       writer.writeShort(type.id).writeString(type.keyspace).writeString(type.name);
       writer.writeShort(type.fields.length);
       for (const f of type.fields) {
@@ -226,7 +226,7 @@ function writeType(writer: CqlWriter, type: ColumnType, depth: number): void {
       }
       return;
     case DataType.TUPLE:
-      checkShortCount(type.elements.length, 'tuple elements');
+      checkCount(type.elements.length, 'tuple elements');
       writer.writeShort(type.id).writeShort(type.elements.length);
       for (const e of type.elements) writeType(writer, e, depth + 1);
       return;

@@ -17,13 +17,13 @@ import { malformed } from '../errors.js';
 import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
 import {
-  checkI32,
+  checkInt,
   checkReadCount,
-  checkResponseVersion,
-  checkShortCount,
+  checkVersion,
+  checkCount,
   checkStreamId,
-  checkU16,
-} from './response-checks.js';
+  checkShort,
+} from './field-checks.js';
 
 /** Codes whose body ends after the message. */
 export type SimpleErrorCode =
@@ -195,7 +195,7 @@ function readFailures(reader: CqlReader, version: number): FailureCounts {
 
 // native_protocol_v5.spec §4.2.1 ERROR: <code: [int]><message: [string]>[extra fields by code, §8]
 export function decodeError(body: Buffer, version: number): CqlErrorMessage {
-  checkResponseVersion(version);
+  checkVersion(version);
   const reader = new CqlReader(body);
   const error = readError(reader, version);
   reader.expectEnd(`ERROR 0x${error.code.toString(16).padStart(4, '0')}`);
@@ -297,36 +297,36 @@ function writeCounts(
   writer: CqlWriter,
   error: { consistency: number; received: number; blockFor: number },
 ): void {
-  checkU16(error.consistency, '<cl>');
-  checkI32(error.received, '<received>');
-  checkI32(error.blockFor, '<blockfor>');
+  checkShort(error.consistency, '<cl>');
+  checkInt(error.received, '<received>');
+  checkInt(error.blockFor, '<blockfor>');
   writer.writeConsistency(error.consistency).writeInt(error.received).writeInt(error.blockFor);
 }
 
 function writeFailures(writer: CqlWriter, version: number, error: FailureCounts): void {
   if (!hasFailureReasonMap(version)) {
-    checkI32(error.numFailures, '<numfailures>');
+    checkInt(error.numFailures, '<numfailures>');
     writer.writeInt(error.numFailures);
     return;
   }
   const reasons = error.reasonMap ?? [];
   writer.writeInt(reasons.length);
   for (const r of reasons) {
-    checkU16(r.reason, '<failurecode>');
+    checkShort(r.reason, '<failurecode>');
     writer.writeInetAddr(r.address).writeShort(r.reason);
   }
 }
 
 function writeError(writer: CqlWriter, version: number, error: CqlErrorMessage): void {
-  checkResponseVersion(version);
-  checkI32(error.code, '<code>');
+  checkVersion(version);
+  checkInt(error.code, '<code>');
   writer.writeInt(error.code).writeString(error.message);
   if (!isKnownError(error)) return;
   switch (error.code) {
     case ErrorCode.UNAVAILABLE:
-      checkU16(error.consistency, '<cl>');
-      checkI32(error.required, '<required>');
-      checkI32(error.alive, '<alive>');
+      checkShort(error.consistency, '<cl>');
+      checkInt(error.required, '<required>');
+      checkInt(error.alive, '<alive>');
       writer.writeConsistency(error.consistency).writeInt(error.required).writeInt(error.alive);
       return;
     case ErrorCode.WRITE_TIMEOUT:
@@ -334,7 +334,7 @@ function writeError(writer: CqlWriter, version: number, error: CqlErrorMessage):
       writer.writeString(error.writeType);
       if (hasCasContentions(version) && error.writeType === CAS_WRITE_TYPE) {
         const contentions = error.contentions ?? 0;
-        checkU16(contentions, '<contentions>');
+        checkShort(contentions, '<contentions>');
         writer.writeShort(contentions);
       }
       return;
@@ -353,7 +353,7 @@ function writeError(writer: CqlWriter, version: number, error: CqlErrorMessage):
       writer.writeString(error.writeType);
       return;
     case ErrorCode.FUNCTION_FAILURE:
-      checkShortCount(error.argTypes.length, 'function argument types');
+      checkCount(error.argTypes.length, 'function argument types');
       writer.writeString(error.keyspace).writeString(error.functionName);
       writer.writeStringList(error.argTypes);
       return;

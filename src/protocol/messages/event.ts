@@ -11,7 +11,7 @@ import { malformed } from '../errors.js';
 import type { Inet } from '../reader.js';
 import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
-import { checkI32, checkResponseVersion } from './response-checks.js';
+import { checkInt, checkVersion } from './field-checks.js';
 import { type SchemaChange, readSchemaChange, writeSchemaChange } from './schema-change.js';
 
 /** Spec v4 §2.3: the stream id of server-initiated EVENT messages. */
@@ -62,7 +62,7 @@ function isStatusChange(s: string): s is StatusChangeType {
 
 // native_protocol_v4.spec §4.2.6 EVENT: <type: [string]><body by type>
 export function decodeEvent(body: Buffer, version: number): CqlEvent {
-  checkResponseVersion(version);
+  checkVersion(version);
   const reader = new CqlReader(body);
   const type = reader.readString();
   let event: CqlEvent;
@@ -94,12 +94,12 @@ export function decodeEvent(body: Buffer, version: number): CqlEvent {
 }
 
 function writeAddressChange(writer: CqlWriter, change: string, address: Inet): void {
-  checkI32(address.port, '[inet] port');
+  checkInt(address.port, '[inet] port');
   writer.writeString(change).writeInet(address);
 }
 
 function writeEvent(writer: CqlWriter, version: number, event: CqlEvent): void {
-  checkResponseVersion(version);
+  checkVersion(version);
   switch (event.type) {
     case EventType.TOPOLOGY_CHANGE:
       if (!isTopologyChange(event.change)) {

@@ -1,4 +1,4 @@
-// Range checks for the numbers an encoder is handed. Node's writeUInt16BE/writeInt32BE throw a bare
+// Range checks for the numbers an encoder is handed (requests and responses alike). Node's writeUInt16BE/writeInt32BE throw a bare
 // RangeError on an out-of-range number; the protocol layer promises a ProtocolError for every bad
 // input, so encoders check first and name the field.
 
@@ -42,5 +42,25 @@ export function checkVersion(version: number): void {
       `unsupported protocol version ${versionName(version)}`,
       { version },
     );
+  }
+}
+
+/** [byte]: unsigned 8-bit. */
+export function checkU8(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xff) {
+    throw malformed(`${what} must be an integer in [0, 255], got ${value}`);
+  }
+}
+
+/** A count read as an [int]: negative counts are malformed. */
+export function checkReadCount(count: number, what: string): number {
+  if (count < 0) throw malformed(`negative ${what} count ${count}`);
+  return count;
+}
+
+/** A frame's stream id: a signed 16-bit integer from v3 on (spec v4 §2.3). */
+export function checkStreamId(streamId: number): void {
+  if (!Number.isInteger(streamId) || streamId < -0x8000 || streamId > 0x7fff) {
+    throw malformed(`stream id must be a signed 16-bit integer, got ${streamId}`);
   }
 }

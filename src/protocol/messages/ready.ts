@@ -4,23 +4,23 @@
 import { HEADER_LENGTH, Opcode } from '../constants.js';
 import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
-import { checkResponseVersion, checkStreamId } from './response-checks.js';
+import { checkVersion, checkStreamId } from './field-checks.js';
 
 // native_protocol_v5.spec §4.2.2 READY: empty body.
 export function decodeReady(body: Buffer, version: number): void {
-  checkResponseVersion(version);
+  checkVersion(version);
   new CqlReader(body).expectEnd('READY');
 }
 
 // native_protocol_v5.spec §4.2.2 READY: empty body.
 export function encodeReady(version: number): Buffer {
-  checkResponseVersion(version);
+  checkVersion(version);
   return Buffer.alloc(0);
 }
 
 /** A whole READY frame (header included) on `streamId`. */
 export function readyFrame(version: number, streamId: number): Buffer {
-  checkResponseVersion(version);
+  checkVersion(version);
   checkStreamId(streamId);
   return new CqlWriter(HEADER_LENGTH, true).finishFrame(version, 0, streamId, Opcode.READY, true);
 }

@@ -21,12 +21,12 @@ import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
 import { type ColumnType, readColumnType, writeColumnType } from './column-type.js';
 import {
-  checkI32,
+  checkInt,
   checkReadCount,
-  checkResponseVersion,
+  checkVersion,
   checkStreamId,
-  checkU16,
-} from './response-checks.js';
+  checkShort,
+} from './field-checks.js';
 import { type SchemaChange, readSchemaChange, writeSchemaChange } from './schema-change.js';
 
 /** <col_spec_i>: (<ksname><tablename>)?<name><type>, with the table spec always filled in. */
@@ -241,7 +241,7 @@ function readPrepared(reader: CqlReader, version: number): PreparedResult {
 
 // native_protocol_v5.spec §4.2.5 RESULT: <kind: [int]><body by kind>
 export function decodeResult(body: Buffer, version: number): ResultMessage {
-  checkResponseVersion(version);
+  checkVersion(version);
   const reader = new CqlReader(body);
   const kind = reader.readInt();
   let result: ResultMessage;
@@ -308,7 +308,7 @@ function writeColumnSpecs(
 // native_protocol_v5.spec §4.2.5.2 <metadata> (see readRowsMetadata)
 function writeRowsMetadata(writer: CqlWriter, version: number, metadata: RowsMetadataInput): void {
   const { columnCount, columns, pagingState, newMetadataId } = metadata;
-  checkI32(columnCount, '<columns_count>');
+  checkInt(columnCount, '<columns_count>');
   if (columnCount < 0) throw malformed(`negative <columns_count> ${columnCount}`);
   if (columns !== undefined && columns.length !== columnCount) {
     throw malformed(`<columns_count> ${columnCount} but ${columns.length} column specs`);
@@ -343,7 +343,7 @@ function writePreparedMetadata(
   if (hasPkIndexes(version)) {
     writer.writeInt(pkIndexes.length);
     for (const i of pkIndexes) {
-      checkU16(i, '<pk_index>');
+      checkShort(i, '<pk_index>');
       writer.writeShort(i);
     }
   } else if (pkIndexes.length > 0) {
@@ -359,7 +359,7 @@ function writeRows(
   rows: readonly (readonly (Uint8Array | null)[])[],
 ): void {
   writeRowsMetadata(writer, version, metadata);
-  checkI32(rows.length, '<rows_count>');
+  checkInt(rows.length, '<rows_count>');
   writer.writeInt(rows.length);
   for (const row of rows) {
     if (row.length !== metadata.columnCount) {
@@ -372,7 +372,7 @@ function writeRows(
 }
 
 function writeResult(writer: CqlWriter, version: number, result: ResultMessage): void {
-  checkResponseVersion(version);
+  checkVersion(version);
   writer.writeInt(result.kind);
   switch (result.kind) {
     case ResultKind.VOID:
@@ -434,7 +434,7 @@ export function resultFrame(version: number, streamId: number, result: ResultMes
 }
 
 function writeRowsInput(writer: CqlWriter, version: number, input: RowsInput): void {
-  checkResponseVersion(version);
+  checkVersion(version);
   writer.writeInt(ResultKind.ROWS);
   const metadata: RowsMetadataInput = {
     columnCount: input.columns.length,

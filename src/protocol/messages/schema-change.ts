@@ -11,7 +11,7 @@ import { ProtocolVersion } from '../constants.js';
 import { malformed } from '../errors.js';
 import type { CqlReader } from '../reader.js';
 import type { CqlWriter } from '../writer.js';
-import { checkShortCount } from './response-checks.js';
+import { checkCount } from './field-checks.js';
 
 export const SchemaChangeType = {
   CREATED: 'CREATED',
@@ -112,7 +112,7 @@ export function writeSchemaChange(writer: CqlWriter, version: number, change: Sc
         writer.writeString(change.keyspace);
         return;
       }
-      checkShortCount(change.argTypes.length, 'function argument types');
+      checkCount(change.argTypes.length, 'function argument types');
       writer.writeString(change.changeType).writeString(change.target);
       writer.writeString(change.keyspace).writeString(change.name);
       writer.writeStringList(change.argTypes);

@@ -5,7 +5,7 @@
 import { Opcode } from '../constants.js';
 import { CqlReader } from '../reader.js';
 import { CqlWriter } from '../writer.js';
-import { checkResponseVersion, checkShortCount, checkStreamId } from './response-checks.js';
+import { checkVersion, checkCount, checkStreamId } from './field-checks.js';
 
 export type SupportedOptions =
   ReadonlyMap<string, readonly string[]> | Readonly<Record<string, readonly string[]>>;
@@ -18,7 +18,7 @@ function toMap(options: SupportedOptions): ReadonlyMap<string, readonly string[]
 
 // native_protocol_v5.spec §4.2.4 SUPPORTED: <options: [string multimap]>
 export function decodeSupported(body: Buffer, version: number): Map<string, string[]> {
-  checkResponseVersion(version);
+  checkVersion(version);
   const reader = new CqlReader(body);
   const options = reader.readStringMultimap();
   reader.expectEnd('SUPPORTED');
@@ -26,10 +26,10 @@ export function decodeSupported(body: Buffer, version: number): Map<string, stri
 }
 
 function writeSupported(writer: CqlWriter, version: number, options: SupportedOptions): void {
-  checkResponseVersion(version);
+  checkVersion(version);
   const map = toMap(options);
-  checkShortCount(map.size, 'SUPPORTED options');
-  for (const [key, values] of map) checkShortCount(values.length, `values of ${key}`);
+  checkCount(map.size, 'SUPPORTED options');
+  for (const [key, values] of map) checkCount(values.length, `values of ${key}`);
   writer.writeStringMultimap(map);
 }
 
