@@ -81,8 +81,8 @@ describe('npm run demo', () => {
       for (const line of lines.slice(1, -1)) {
         expect(line).toMatch(/^\[ *\d+\.\d\ds\] .+ {2}\(\d+ ms\)$/);
       }
-      const total = Number(/in (\d+\.\d+)s$/.exec(lines.at(-1) ?? '')?.[1]);
-      expect(total).toBeLessThan(30);
+      // The run's own time is printed (a figure, not asserted: the deadline above bounds it).
+      expect(lines.at(-1)).toMatch(/^demo finished in \d+\.\d+s$/);
       // Quiet proxy logs (no info lines), and never the token.
       expect(run.stderr).not.toMatch(/"level":\s*30/);
       expect(run.stdout + run.stderr).not.toMatch(/AstraCS:/);

@@ -102,7 +102,8 @@ describe('close({ drainTimeoutMs })', () => {
     await stack.proxy.close({ drainTimeoutMs: 300 });
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(290);
-    expect(took).toBeLessThan(2_000);
+    // Gives up at the drain timeout instead of waiting for the answers (they never come).
+    expect(took).toBeLessThan(4_000);
     expect(
       stack.log.find('drain timeout: closing client connections with requests unanswered'),
     ).toStrictEqual([expect.objectContaining({ unanswered: 5, drainTimeoutMs: 300, level: 40 })]);

@@ -164,7 +164,8 @@ describe('startOpsHttpServer', () => {
       });
       const started = Date.now();
       await server.close();
-      expect(Date.now() - started).toBeLessThan(1_000);
+      // Not held open by the keep-alive connection (its timeout is 5 s).
+      expect(Date.now() - started).toBeLessThan(4_000);
     } finally {
       agent.destroy();
     }

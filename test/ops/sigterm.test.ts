@@ -222,7 +222,8 @@ describe('a second signal', () => {
       cli.child.kill('SIGINT');
       const exit = await exitWithin(cli, 5_000);
       expect(exit).toMatchObject({ code: 130, signal: null });
-      expect(Date.now() - sentAt).toBeLessThan(2_000);
+      // At once: well before the drain timeout would have ended.
+      expect(Date.now() - sentAt).toBeLessThan(DRAIN_TIMEOUT_MS);
       expect(cli.lines().at(-1)).toMatchObject({
         msg: 'second signal: exiting without finishing the shutdown',
         signal: 'SIGINT',
