@@ -790,13 +790,15 @@ function buildConfig(sources: Sources): Config {
     fail('tokens must be provided for all peer proxies if tokens are provided for this proxy');
   }
 
-  // Credentials: with a token (Astra), user "token" and the token as password fill in whatever
-  // --username/--password leave out. cql-proxy forces them in token mode; issue 4 lets an explicit
-  // pair win. Without a token they are used as given.
+  // Credentials: with a token (Astra), the proxy logs in as user "token" with the token as
+  // password, unless BOTH --username and --password are given (e.g. a client id and secret).
+  // cql-proxy forces "token" in token mode; an explicit pair wins here. A lone username is not
+  // enough: USERNAME is set by the system on some machines (Windows, some desktop sessions) and
+  // must not turn a working token into a failed login. Without a token they are used as given.
   let user = username;
-  if (astra && astraToken !== undefined) {
-    user ??= 'token';
-    password ??= astraToken;
+  if (astra && astraToken !== undefined && (username === undefined || password === undefined)) {
+    user = 'token';
+    password = astraToken;
   }
 
   return {

@@ -558,11 +558,20 @@ describe('modes and credentials', () => {
     ]);
   });
 
-  it('token mode: an explicit --username/--password wins (cql-proxy would force the token)', () => {
+  it('token mode: an explicit --username/--password pair wins (cql-proxy would force the token)', () => {
     const c = ok(['-t', 'AstraCS:x', '-i', DB_ID, '-u', 'u', '-p', 'p']);
     expect([c.username, c.password]).toStrictEqual(['u', 'p']);
+    // Only a pair replaces the token login: a lone username (say USERNAME, which some systems
+    // set for every process) or a lone password does not.
     const onlyUser = ok(['-t', 'AstraCS:x', '-i', DB_ID, '-u', 'u']);
-    expect([onlyUser.username, onlyUser.password]).toStrictEqual(['u', 'AstraCS:x']);
+    expect([onlyUser.username, onlyUser.password]).toStrictEqual(['token', 'AstraCS:x']);
+    const fromEnvironment = ok(['-t', 'AstraCS:x', '-i', DB_ID], { USERNAME: 'alice' });
+    expect([fromEnvironment.username, fromEnvironment.password]).toStrictEqual([
+      'token',
+      'AstraCS:x',
+    ]);
+    const onlyPassword = ok([...BUNDLE, '-t', 'AstraCS:x', '-p', 'other']);
+    expect([onlyPassword.username, onlyPassword.password]).toStrictEqual(['token', 'AstraCS:x']);
   });
 
   it('bundle wins over a database id given alongside (ignored, as cql-proxy)', () => {
