@@ -38,6 +38,8 @@ export interface ClusterMetricsSource {
     node: { readonly key: string; readonly address: string | undefined };
     connections: number;
     up: boolean;
+    bytesRead: number;
+    bytesWritten: number;
   }[];
 }
 
@@ -254,6 +256,34 @@ export class ProxyMetrics {
         }
       },
     });
+    for (const [suffix, help, read] of [
+      [
+        'upstream_received_bytes_total',
+        "Bytes read from each node by the proxy's pooled connections",
+        true,
+      ],
+      [
+        'upstream_sent_bytes_total',
+        "Bytes written to each node by the proxy's pooled connections",
+        false,
+      ],
+    ] as const) {
+      new Counter({
+        name: `${p}${suffix}`,
+        help,
+        labelNames: ['node', 'address'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const s of cluster()?.nodeStates() ?? []) {
+            this.inc(
+              { node: s.node.key, address: s.node.address ?? '' },
+              read ? s.bytesRead : s.bytesWritten,
+            );
+          }
+        },
+      });
+    }
     new Gauge({
       name: `${p}node_up`,
       help: 'Whether the proxy has a connection to each node (1) or not (0)',

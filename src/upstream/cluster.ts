@@ -90,6 +90,9 @@ export interface NodeState {
   connections: number;
   /** Whether the default session has a connection to it (what 'node is up/down' logs). */
   up: boolean;
+  /** Bytes read from / written to it by the pools' connections, closed ones included. */
+  bytesRead: number;
+  bytesWritten: number;
 }
 
 interface Row {
@@ -170,17 +173,38 @@ export class Cluster implements Backend {
   nodeStates(): NodeState[] {
     const defaultKey = sessionKey(this.info.protocolVersion, undefined, undefined);
     const states = new Map<string, NodeState>();
-    for (const node of this.nodes.values())
-      states.set(node.key, { node, connections: 0, up: false });
+    for (const node of this.nodes.values()) {
+      const closed = this.closedBytes.get(node.key);
+      states.set(node.key, {
+        node,
+        connections: 0,
+        up: false,
+        bytesRead: closed?.read ?? 0,
+        bytesWritten: closed?.written ?? 0,
+      });
+    }
     for (const session of this.openSessions) {
       for (const pool of session.nodePools) {
         const state = states.get(pool.node.key);
         if (state === undefined) continue;
         state.connections += pool.openConnections;
+        const live = pool.liveBytes;
+        state.bytesRead += live.read;
+        state.bytesWritten += live.written;
         if (session.key === defaultKey && pool.available) state.up = true;
       }
     }
     return [...states.values()];
+  }
+
+  /** Closed connections' byte counts, kept so the per-node totals never go down. */
+  private readonly closedBytes = new Map<string, { read: number; written: number }>();
+
+  private countClosedBytes(nodeKey: string, read: number, written: number): void {
+    const total = this.closedBytes.get(nodeKey) ?? { read: 0, written: 0 };
+    total.read += read;
+    total.written += written;
+    this.closedBytes.set(nodeKey, total);
   }
 
   get controlConnected(): boolean {
@@ -278,7 +302,10 @@ export class Cluster implements Backend {
           heartbeatIntervalMs: o.heartbeatIntervalMs,
           idleTimeoutMs: o.idleTimeoutMs,
           maxFrameLength: o.maxFrameLength,
-          onClose: (_connection, error) => onClose(error),
+          onClose: (connection, error) => {
+            this.countClosedBytes(node.key, connection.bytesRead, connection.bytesWritten);
+            onClose(error);
+          },
         }),
       ...(announce
         ? {

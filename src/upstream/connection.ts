@@ -275,6 +275,15 @@ export class UpstreamConnection {
   }
 
   /** Requests sent and not yet answered (control requests and heartbeats included). */
+  /** Bytes read from / written to the node's socket (TLS records included). */
+  get bytesRead(): number {
+    return this.framed.socket.bytesRead;
+  }
+
+  get bytesWritten(): number {
+    return this.framed.socket.bytesWritten;
+  }
+
   get inFlight(): number {
     return this.state === 'closed' ? 0 : this.ids.inFlight;
   }

@@ -58,6 +58,17 @@ export class NodePool {
     return n;
   }
 
+  /** Bytes read from and written to the node by the pool's open connections. */
+  get liveBytes(): { read: number; written: number } {
+    let read = 0;
+    let written = 0;
+    for (const c of this.connections) {
+      read += c.bytesRead ?? 0;
+      written += c.bytesWritten ?? 0;
+    }
+    return { read, written };
+  }
+
   get congested(): boolean {
     return this.connections.some((c) => c.congested);
   }

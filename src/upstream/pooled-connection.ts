@@ -11,6 +11,9 @@ export interface ResponseHandler {
 export interface PooledConnection {
   readonly inFlight: number;
   readonly closed: boolean;
+  /** Socket byte counts, for metrics (fakes may leave them out). */
+  readonly bytesRead?: number;
+  readonly bytesWritten?: number;
   /** True while the socket is backed up. */
   readonly congested: boolean;
   /**

@@ -99,6 +99,9 @@ describe('/metrics', () => {
 
     expect(d('cqlproxy_client_received_bytes_total')).toBeGreaterThan((N + M) * 30);
     expect(d('cqlproxy_client_sent_bytes_total')).toBeGreaterThan((N + M) * 9);
+    // The same requests travelled on to the nodes (summed over every node's label set).
+    expect(d('cqlproxy_upstream_sent_bytes_total')).toBeGreaterThan((N + M) * 30);
+    expect(d('cqlproxy_upstream_received_bytes_total')).toBeGreaterThan((N + M) * 9);
     expect(after.value('cqlproxy_client_connections')).toBeGreaterThanOrEqual(1);
     expect(after.value('cqlproxy_client_connections_total')).toBeGreaterThanOrEqual(1);
     expect(after.value('cqlproxy_client_requests_pending')).toBe(0);

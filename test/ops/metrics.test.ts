@@ -27,7 +27,13 @@ function fakeClient(): { -readonly [K in keyof ClientMetricsSource]: number } {
 }
 
 function fakeCluster(): ClusterMetricsSource & {
-  nodes: { node: { key: string; address: string | undefined }; connections: number; up: boolean }[];
+  nodes: {
+    node: { key: string; address: string | undefined };
+    connections: number;
+    up: boolean;
+    bytesRead: number;
+    bytesWritten: number;
+  }[];
 } {
   const cluster = {
     metrics: { retries: 5, unpreparedRecovered: 6, controlReconnects: 7 },
@@ -35,8 +41,20 @@ function fakeCluster(): ClusterMetricsSource & {
     controlOutageMs: 2500,
     info: { protocolVersion: 4, releaseVersion: '4.0.11', dataCenter: 'eu-west-1' },
     nodes: [
-      { node: { key: 'host-a', address: '10.0.0.1' }, connections: 2, up: true },
-      { node: { key: 'host-b', address: undefined }, connections: 0, up: false },
+      {
+        node: { key: 'host-a', address: '10.0.0.1' },
+        connections: 2,
+        up: true,
+        bytesRead: 900,
+        bytesWritten: 300,
+      },
+      {
+        node: { key: 'host-b', address: undefined },
+        connections: 0,
+        up: false,
+        bytesRead: 0,
+        bytesWritten: 0,
+      },
     ],
     nodeStates: () => cluster.nodes,
   };
@@ -96,6 +114,10 @@ describe('ProxyMetrics', () => {
     );
     expect(one(s, 'cqlproxy_upstream_connections', { node: 'host-b', address: '' })).toBe(0);
     expect(one(s, 'cqlproxy_node_up', { node: 'host-a', address: '10.0.0.1' })).toBe(1);
+    const a = { node: 'host-a', address: '10.0.0.1' };
+    expect(one(s, 'cqlproxy_upstream_received_bytes_total', a)).toBe(900);
+    expect(one(s, 'cqlproxy_upstream_sent_bytes_total', a)).toBe(300);
+    expect(types.get('cqlproxy_upstream_sent_bytes_total')).toBe('counter');
     expect(one(s, 'cqlproxy_node_up', { node: 'host-b', address: '' })).toBe(0);
     expect(
       one(s, 'cqlproxy_cluster_info', {
