@@ -39,11 +39,21 @@ interface TargetDescription {
   [field: string]: unknown;
 }
 
-export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+/** Internal knobs with no flag, for tests that cannot wait out the production values. */
+export interface ProxyTuning {
+  /** Keyspace sessions unused this long close their connections (default 10 minutes). */
+  sessionIdleMs?: number;
+}
+
+export async function startProxy(
+  config: Config,
+  logger: Logger,
+  tuning: ProxyTuning = {},
+): Promise<RunningProxy> {
   // First, so that a taken --http-bind fails before anything connects.
   const operations = await startOperations(config, logger.child({ component: 'ops' }));
   try {
-    return await startServing(config, logger, operations);
+    return await startServing(config, logger, operations, tuning);
   } catch (err) {
     await operations.close();
     throw err;
@@ -54,6 +64,7 @@ async function startServing(
   config: Config,
   logger: Logger,
   operations: Operations,
+  tuning: ProxyTuning,
 ): Promise<RunningProxy> {
   const { target, description } = await resolveTarget(config);
   const credentials =
@@ -74,6 +85,7 @@ async function startServing(
     maxFrameLength: config.maxFrameLength,
     preparedCacheSize: 100_000,
     refreshDebounceMs: 1000,
+    ...(tuning.sessionIdleMs === undefined ? {} : { sessionIdleMs: tuning.sessionIdleMs }),
     reconnect: { baseMs: 500, maxMs: 60_000 },
     logger: logger.child({ component: 'upstream' }),
     requestObserver: operations.requestObserver,

@@ -64,6 +64,8 @@ export interface ClusterOptions {
   maxFrameLength: number;
   preparedCacheSize: number;
   refreshDebounceMs: number;
+  /** Keyspace sessions unused this long close their connections (reopened on use); 0: never. */
+  sessionIdleMs?: number;
   reconnect: { baseMs: number; maxMs: number };
   logger: Logger;
   /** Told of every finished request (metrics). */
@@ -99,6 +101,9 @@ interface Row {
   [column: string]: Buffer | null;
 }
 
+/** How long a keyspace session may go unused before its connections close (reopened on use). */
+export const DEFAULT_SESSION_IDLE_MS = 10 * 60_000;
+
 export class Cluster implements Backend {
   info: ClusterInfo;
   readonly metrics: ClusterMetrics = { ...newSessionMetrics(), controlReconnects: 0 };
@@ -108,6 +113,7 @@ export class Cluster implements Backend {
   private readonly sessions = new Map<string, Promise<Session>>();
   /** The sessions whose pools are set, readable without awaiting (health, metrics). */
   private readonly openSessions = new Set<Session>();
+  private idleSweep: NodeJS.Timeout | undefined;
   private readonly schemaListeners = new Set<(change: SchemaChange) => void>();
   private readonly nodeListeners = new Set<(node: ClusterNode, up: boolean) => void>();
   private readonly preparedCache: PreparedCache;
@@ -127,6 +133,14 @@ export class Cluster implements Backend {
     this.info = info;
     this.preparedCache = new PreparedCache(options.preparedCacheSize);
     this.timeouts = new RequestTimeouts(options.requestTimeoutMs, () => this.metrics.timeouts++);
+    const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    if (idleMs > 0) {
+      this.idleSweep = setInterval(
+        () => this.sleepIdleSessions(Date.now()),
+        Math.max(10, Math.min(60_000, Math.floor(idleMs / 4))),
+      );
+      this.idleSweep.unref();
+    }
     this.controlBackoff = new Backoff(options.reconnect.baseMs, options.reconnect.maxMs);
   }
 
@@ -259,9 +273,17 @@ export class Cluster implements Backend {
       metrics: this.metrics,
       requestObserver: this.options.requestObserver,
       logger: this.logger,
+      reopen: (s) => this.openPools(s),
     });
-    const isDefault =
-      keyspace === undefined && compression === undefined && version === this.info.protocolVersion;
+    session.setPools(await this.openPools(session));
+    this.openSessions.add(session);
+    this.logger.debug({ session: key }, 'session opened');
+    return session;
+  }
+
+  /** A session's pools to every node, once at least one node accepted a connection. */
+  private async openPools(session: Session): Promise<readonly NodePool[]> {
+    const isDefault = this.isDefaultSession(session);
     const pools = [...this.nodes.values()].map((node) => this.newPool(session, node, isDefault));
     const results = await Promise.allSettled(pools.map((p) => p.fill()));
     if (!pools.some((p) => p.available)) {
@@ -278,10 +300,30 @@ export class Cluster implements Backend {
         first === undefined ? undefined : { cause: first.reason },
       );
     }
-    session.setPools(pools);
-    this.openSessions.add(session);
-    this.logger.debug({ session: key }, 'session opened');
-    return session;
+    return pools;
+  }
+
+  private isDefaultSession(session: Session): boolean {
+    return (
+      session.keyspace === undefined &&
+      session.compression === undefined &&
+      session.version === this.info.protocolVersion
+    );
+  }
+
+  /**
+   * Closes the pools of keyspace sessions nobody used for `sessionIdleMs` (the default session
+   * stays). cql-proxy keeps every session forever: a client that visits many keyspaces would
+   * hold connections to every node for each of them.
+   */
+  private sleepIdleSessions(now: number): void {
+    const idleMs = this.options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    for (const session of this.openSessions) {
+      if (this.isDefaultSession(session) || session.asleep) continue;
+      if (now - session.lastUsed < idleMs || !session.idle) continue;
+      session.sleep();
+      this.logger.debug({ session: session.key }, 'idle session: its connections are closed');
+    }
   }
 
   private newPool(session: Session, node: ClusterNode, announce: boolean): NodePool {
@@ -510,10 +552,9 @@ export class Cluster implements Backend {
   }
 
   private reconcilePools(session: Session, nodes: Map<string, ClusterNode>): void {
-    const isDefault =
-      session.keyspace === undefined &&
-      session.compression === undefined &&
-      session.version === this.info.protocolVersion;
+    // A sleeping session has no pools; when it wakes it opens them to the nodes of that moment.
+    if (session.asleep) return;
+    const isDefault = this.isDefaultSession(session);
     const kept = session.nodePools.filter((p) => {
       if (nodes.has(p.node.key)) return true;
       p.close();
@@ -581,6 +622,7 @@ export class Cluster implements Backend {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
     this.timeouts.close();
+    if (this.idleSweep !== undefined) clearInterval(this.idleSweep);
     this.control?.close();
     this.control = undefined;
     for (const pending of this.sessions.values())

@@ -65,6 +65,11 @@ export interface SessionOptions {
   metrics: SessionMetrics;
   logger: Logger;
   requestObserver?: RequestObserver | undefined;
+  /**
+   * Opens pools to every node again for a session whose idle pools were closed (sleep()).
+   * Rejects when no node accepts a connection.
+   */
+  reopen?: (session: Session) => Promise<readonly NodePool[]>;
 }
 
 /** The handler of background requests whose answer does not matter. */
@@ -95,6 +100,11 @@ export class Session implements BackendSession {
   private uncongestedListeners: (() => void)[] = [];
   private congestionPoll: NodeJS.Timeout | undefined;
   private readonly decompress: ((body: Buffer) => Buffer) | undefined;
+  /** When a request was last sent (ms since the epoch). */
+  lastUsed = Date.now();
+  /** Pools closed after idleness (sleep()); the next request reopens them. */
+  private dormant = false;
+  private waking = false;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -122,13 +132,79 @@ export class Session implements BackendSession {
 
   send(forwarded: ForwardedRequest): void {
     this.metrics.requests++;
-    const request = new Request(this, forwarded, Date.now() + this.options.requestTimeoutMs);
+    const now = Date.now();
+    this.lastUsed = now;
+    const request = new Request(this, forwarded, now + this.options.requestTimeoutMs);
     this.options.timeouts.add(request);
+    if (this.dormant || this.waking) {
+      this.wake();
+      this.queue(request);
+      return;
+    }
     const pools = this.pools;
     const start = this.roundRobin;
     this.roundRobin = (start + 1) % Math.max(1, pools.length);
     if (this.waitingHead < this.waiting.length || !request.start(pools, start))
       this.enqueue(request);
+  }
+
+  /** True while the session's idle pools are closed or reopening. */
+  get asleep(): boolean {
+    return this.dormant || this.waking;
+  }
+
+  /** No request waiting or in flight on any of its connections. */
+  get idle(): boolean {
+    if (this.waitingHead < this.waiting.length) return false;
+    for (const p of this.pools) if (p.inFlight > 0) return false;
+    return true;
+  }
+
+  /**
+   * Closes the pools of an idle session (a keyspace nobody used for a while) to free their
+   * connections; the session object stays valid, and its next request reopens them.
+   */
+  sleep(): void {
+    if (this.asleep || this.options.reopen === undefined || !this.idle) return;
+    for (const p of this.pools) p.close();
+    this.pools = [];
+    this.dormant = true;
+  }
+
+  private wake(): void {
+    const reopen = this.options.reopen;
+    if (this.waking || reopen === undefined) return;
+    this.dormant = false;
+    this.waking = true;
+    reopen(this).then(
+      (pools) => {
+        this.waking = false;
+        this.setPools(pools);
+      },
+      (err: unknown) => {
+        this.waking = false;
+        this.dormant = true;
+        const message = `Proxy could not reopen connections to the cluster: ${err instanceof Error ? err.message : String(err)}`;
+        while (this.waitingHead < this.waiting.length) {
+          const request = this.waiting[this.waitingHead];
+          this.waiting[this.waitingHead++] = undefined as unknown as Request;
+          request?.failWith(ErrorCode.SERVER_ERROR, message);
+        }
+      },
+    );
+  }
+
+  /** Into the wait queue, bounded; OVERLOADED beyond the bound. */
+  private queue(request: Request): void {
+    if (this.waiting.length - this.waitingHead >= this.options.maxQueuedRequests) {
+      this.metrics.overloaded++;
+      request.failWith(
+        ErrorCode.OVERLOADED,
+        `Proxy is overloaded: ${this.options.maxQueuedRequests} requests already wait for a free connection`,
+      );
+      return;
+    }
+    this.waiting.push(request);
   }
 
   private enqueue(request: Request): void {
@@ -139,15 +215,7 @@ export class Session implements BackendSession {
       );
       return;
     }
-    if (this.waiting.length - this.waitingHead >= this.options.maxQueuedRequests) {
-      this.metrics.overloaded++;
-      request.failWith(
-        ErrorCode.OVERLOADED,
-        `Proxy is overloaded: ${this.options.maxQueuedRequests} requests already wait for a free connection`,
-      );
-      return;
-    }
-    this.waiting.push(request);
+    this.queue(request);
   }
 
   /** Called by a request when it is answered (or timed out): a stream id may be free again. */

@@ -79,7 +79,15 @@ afterEach(() => {
 
 async function setup(
   nodes: FakeConnection[][],
-  { maxQueued = 4, timeoutMs = 60_000 } = {},
+  {
+    maxQueued = 4,
+    timeoutMs = 60_000,
+    reopen,
+  }: {
+    maxQueued?: number;
+    timeoutMs?: number;
+    reopen?: (session: Session) => Promise<readonly NodePool[]>;
+  } = {},
 ): Promise<{
   session: Session;
   cache: PreparedCache;
@@ -102,6 +110,7 @@ async function setup(
     maxFrameLength: 1 << 20,
     metrics,
     logger: silentLogger(),
+    ...(reopen === undefined ? {} : { reopen }),
   });
   const pools = nodes.map((conns, i) => {
     const queue = [...conns];
@@ -338,6 +347,86 @@ describe('Session', () => {
     expect(fresh.sent.map((s) => s.frame.subarray(9).toString())).toEqual(['x']);
     fresh.answer(voidResult);
     await warming;
+  });
+
+  describe('idle sessions', () => {
+    /** A pool over one fake connection, filled. */
+    async function poolOf(connection: FakeConnection, session: Session): Promise<NodePool> {
+      const pool = new NodePool(
+        { key: connection.name },
+        {
+          size: 1,
+          backoff: { baseMs: 10_000, maxMs: 10_000 },
+          logger: silentLogger(),
+          warmUp: (c) => session.warmUp(c),
+          connect: () => Promise.resolve(connection),
+        },
+      );
+      await pool.fill();
+      return pool;
+    }
+
+    it('close their connections when idle and reopen them for the next request', async () => {
+      const first = new FakeConnection('first');
+      const second = new FakeConnection('second');
+      let reopened = 0;
+      const { session } = await setup([[first]], {
+        reopen: async (s) => {
+          reopened++;
+          return [await poolOf(second, s)];
+        },
+      });
+      const busy = client(session, requestFrame(Opcode.QUERY, 1));
+      session.sleep(); // a request in flight: not idle, nothing closes
+      expect(session.asleep).toBe(false);
+      first.answer(voidResult);
+      expect(busy.responses).toHaveLength(1);
+
+      session.sleep();
+      expect(session.asleep).toBe(true);
+      expect(first.closed).toBe(true);
+      expect(session.nodePools).toHaveLength(0);
+
+      // Requests that arrive while the pools reopen wait, then go out in order.
+      const a = client(session, requestFrame(Opcode.QUERY, 2));
+      const b = client(session, requestFrame(Opcode.QUERY, 3));
+      expect(reopened).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(session.asleep).toBe(false);
+      expect(second.sent).toHaveLength(2);
+      second.answer(voidResult);
+      second.answer(voidResult);
+      expect(a.responses[0]!.readInt16BE(2)).toBe(2);
+      expect(b.responses[0]!.readInt16BE(2)).toBe(3);
+    });
+
+    it('answer the waiting requests with an error when the cluster cannot be reached, and try again later', async () => {
+      const first = new FakeConnection('first');
+      let attempts = 0;
+      const { session } = await setup([[first]], {
+        reopen: () => {
+          attempts++;
+          return Promise.reject(new Error('no node of the cluster accepted a connection'));
+        },
+      });
+      session.sleep();
+      const r = client(session, requestFrame(Opcode.QUERY, 4));
+      await new Promise((resolve) => setImmediate(resolve));
+      const err = decodeError(r.responses[0]!.subarray(9), VERSION);
+      expect(err.code).toBe(ErrorCode.SERVER_ERROR);
+      expect(err.message).toMatch(/could not reopen connections to the cluster: no node/);
+      expect(session.asleep).toBe(true);
+      client(session, requestFrame(Opcode.QUERY, 5));
+      expect(attempts).toBe(2);
+    });
+
+    it('never sleep without a way to reopen', async () => {
+      const first = new FakeConnection('first');
+      const { session } = await setup([[first]]);
+      session.sleep();
+      expect(session.asleep).toBe(false);
+      expect(first.closed).toBe(false);
+    });
   });
 
   it('answers a request that gets no response with a timeout error', async () => {

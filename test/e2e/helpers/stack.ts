@@ -10,7 +10,7 @@ import type { Config } from '../../../src/config.js';
 import { parseConfig } from '../../../src/config-parse.js';
 import { createLogger } from '../../../src/ops/logger.js';
 import { startProxy } from '../../../src/proxy.js';
-import type { RunningProxy } from '../../../src/proxy.js';
+import type { ProxyTuning, RunningProxy } from '../../../src/proxy.js';
 
 export const PROXY_MODES = ['astra-bundle', 'astra-token', 'contact-points'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
@@ -71,6 +71,8 @@ export interface StackOptions {
   readonly simulator?: SimulatorOptions;
   /** More proxy flags, e.g. `--num-conns 1`. */
   readonly proxyArgs?: readonly string[];
+  /** Knobs without a flag (short idle times for tests). */
+  readonly tuning?: ProxyTuning;
 }
 
 /** A logger that keeps its JSON lines in `into`. */
@@ -99,7 +101,7 @@ export async function startStack(mode: ProxyMode, options: StackOptions = {}): P
       ...(options.proxyArgs ?? []),
       ...extra,
     ]);
-    const proxy = await startProxy(config, logger);
+    const proxy = await startProxy(config, logger, options.tuning);
     proxies.push(proxy);
     return proxy;
   };
