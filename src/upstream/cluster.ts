@@ -12,12 +12,11 @@ import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
 import type { SecureConnectBundle } from '../bundle/secure-connect-bundle.js';
 import type { AstraMetadata } from '../bundle/metadata-service.js';
 import { bodyCompressor, type BodyCompressionName } from '../protocol/compression.js';
-import { ProtocolVersion, ResultKind, isDseVersion } from '../protocol/constants.js';
 import { decodeEvent } from '../protocol/messages/event.js';
 import type { SchemaChange } from '../protocol/messages/schema-change.js';
-import type { ResultMessage } from '../protocol/messages/result.js';
 import { decodeInet, decodeText, decodeUuid } from '../protocol/values.js';
 import { Backoff } from './backoff.js';
+import { clientVersionsFor, rowsOf, type Row } from './topology.js';
 import { UpstreamConnection } from './connection.js';
 import type { Backend, ClusterInfo } from './contract.js';
 import { CqlSessionError } from './contract.js';
@@ -95,10 +94,6 @@ export interface NodeState {
   /** Bytes read from / written to it by the pools' connections, closed ones included. */
   bytesRead: number;
   bytesWritten: number;
-}
-
-interface Row {
-  [column: string]: Buffer | null;
 }
 
 /** How long a keyspace session may go unused before its connections close (reopened on use). */
@@ -633,37 +628,4 @@ export class Cluster implements Backend {
     this.sessions.clear();
     this.openSessions.clear();
   }
-}
-
-function rowsOf(result: ResultMessage): Row[] {
-  if (result.kind !== ResultKind.ROWS) return [];
-  const columns = result.metadata.columns ?? [];
-  return result.rows.map((cells) => {
-    const row: Row = {};
-    columns.forEach((c, i) => {
-      row[c.name] = cells[i] ?? null;
-    });
-    return row;
-  });
-}
-
-/** The versions clients may use: the negotiated one and the standard ones below it, down to v3. */
-export function clientVersionsFor(negotiated: number, cap: number | undefined): number[] {
-  const chain = [
-    ProtocolVersion.DSE_V2,
-    ProtocolVersion.DSE_V1,
-    ProtocolVersion.V5,
-    ProtocolVersion.V4,
-    ProtocolVersion.V3,
-  ];
-  const start = chain.indexOf(negotiated as (typeof chain)[number]);
-  const versions = (
-    start < 0 ? [ProtocolVersion.V4, ProtocolVersion.V3] : chain.slice(start)
-  ).filter(
-    // A DSE cluster speaks DSE versions and v4/v3; whether it also speaks v5 is unknown.
-    (v) => !(v === ProtocolVersion.V5 && isDseVersion(negotiated)),
-  );
-  if (cap === undefined) return versions;
-  const capIndex = chain.indexOf(cap as (typeof chain)[number]);
-  return versions.filter((v) => chain.indexOf(v) >= capIndex);
 }
