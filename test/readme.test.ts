@@ -26,7 +26,7 @@ function fenced(language: string): string[] {
 /** Options of the other programs the README shows: the demo, the simulator, the load benchmark,
  * flags-table, and the outside tools (npm, docker, kubectl). */
 const OTHER_FLAGS = new Set([
-  // npm run demo, npm run sim, npm run bench:e2e, scripts/flags-table.ts
+  // npm run demo, npm run sim, npm run bench:e2e, npm run bench:overhead, scripts/flags-table.ts
   '--bind',
   '--nodes',
   '--out',
@@ -38,6 +38,8 @@ const OTHER_FLAGS = new Set([
   '--requests',
   '--concurrency',
   '--time-limit',
+  '--seconds',
+  '--connections',
   '--write',
   '--check',
   // npm, docker, kubectl, tsc, prettier
