@@ -55,8 +55,13 @@ export class Request implements ResponseHandler, TimedRequest {
     this.startedAt = session.observer === undefined ? 0 : performance.now();
   }
 
-  readonly idempotent = (): boolean =>
-    this.opcode === Opcode.PREPARE || this.forwarded.idempotent();
+  /**
+   * PREPARE is always safe to repeat; otherwise the client side knows (asked lazily). A method, not
+   * an arrow property: a closure per request would be an allocation on the hot path.
+   */
+  idempotent(): boolean {
+    return this.opcode === Opcode.PREPARE || this.forwarded.idempotent();
+  }
 
   /**
    * First attempt. The query plan is every node, starting at `planStart` (round robin across
