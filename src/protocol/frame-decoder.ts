@@ -1,13 +1,16 @@
 // Streaming frame decoder: socket chunks in, whole frames out (spec v4 §2, v5 §2.4 envelopes).
 //
 // A frame that lies inside one chunk is handed out as a view into that chunk: no copy. Only a
-// frame that straddles chunks is copied, once, into a buffer allocated for exactly that frame
-// (the body length is known from the header before anything is buffered). Buffers are never
-// reused or compacted, because a view handed out here may still be queued on another socket.
+// frame that straddles chunks is copied into a buffer of its own. That buffer grows as bytes
+// arrive (doubling, up to the frame's length), never from the declared length alone: a peer that
+// declares 16 MiB and sends ten bytes holds 64 KiB, not 16 MiB. Frames up to 64 KiB, nearly all
+// of them, get their exact size at once and are copied exactly once. Buffers are never reused or
+// compacted, because a view handed out here may still be queued on another socket.
 //
-// The declared body length is checked against the limit before a single body byte is buffered,
-// so a hostile 2 GiB length costs nothing. After a ProtocolError the framing is lost: the decoder
-// stays failed and the caller closes the connection.
+// The declared body length is checked against the limit before a single body byte is buffered.
+// The limit can change mid-stream (setMaxFrameLength): a server keeps it small until the
+// handshake is done. After a ProtocolError the framing is lost: the decoder stays failed and the
+// caller closes the connection.
 
 import {
   DEFAULT_MAX_FRAME_LENGTH,
@@ -21,24 +24,29 @@ import { ProtocolError, ProtocolErrorCode } from './errors.js';
 export interface FrameDecoderOptions {
   /** Called once per whole frame, header included. The view is valid as long as the caller keeps it. */
   onFrame: (frame: Buffer) => void;
-  /** Largest accepted frame, header included. Default 256 MiB, as Cassandra. */
+  /** Largest accepted frame, header included. Default 256 MiB, as Cassandra 3.x. */
   maxFrameLength?: number;
   /** 'request' on the server side of a connection, 'response' on the client side. */
   direction?: 'request' | 'response';
 }
 
+/** The first buffer of a frame that straddles chunks is at most this large (see above). */
+export const INITIAL_PARTIAL_CAPACITY = 64 * 1024;
+
 export class FrameDecoder {
   private readonly onFrame: (frame: Buffer) => void;
-  private readonly maxBodyLength: number;
+  private maxBodyLength: number;
   /** Value the direction bit must have, or -1 for either. */
   private readonly directionBit: number;
 
   /** Bytes of a header cut short at the end of a chunk (fewer than 9). */
   private readonly headerScratch = Buffer.alloc(HEADER_LENGTH);
   private headerFilled = 0;
-  /** The frame being assembled across chunks, allocated at its exact size. */
+  /** The frame being assembled across chunks: its bytes so far, in a buffer that grows. */
   private partial: Buffer | null = null;
   private partialFilled = 0;
+  /** Length of the frame being assembled, header included. */
+  private partialLength = 0;
   private failure: ProtocolError | null = null;
   /** Set by detach(): stop at the current frame and keep the rest of the chunk. */
   private detached = false;
@@ -48,11 +56,7 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions) {
     this.onFrame = options.onFrame;
-    const max = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
-    if (!Number.isInteger(max) || max < HEADER_LENGTH) {
-      throw new RangeError(`maxFrameLength must be an integer >= ${HEADER_LENGTH}`);
-    }
-    this.maxBodyLength = max - HEADER_LENGTH;
+    this.maxBodyLength = checkedMaxBody(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
     this.directionBit =
       options.direction === undefined ? -1 : options.direction === 'response' ? RESPONSE_BIT : 0;
     for (let first = 0; first < 256; first++) {
@@ -69,6 +73,24 @@ export class FrameDecoder {
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
     return this.partial !== null ? this.partialFilled : this.headerFilled;
+  }
+
+  /** Memory set aside for the incomplete frame (at most about twice bufferedBytes). */
+  get reservedBytes(): number {
+    return this.partial !== null ? this.partial.length : 0;
+  }
+
+  /** The current limit, header included. */
+  get maxFrameLength(): number {
+    return this.maxBodyLength + HEADER_LENGTH;
+  }
+
+  /**
+   * Changes the limit for frames whose header has not been read yet (a frame already being
+   * assembled keeps the limit it was accepted under).
+   */
+  setMaxFrameLength(maxFrameLength: number): void {
+    this.maxBodyLength = checkedMaxBody(maxFrameLength);
   }
 
   /**
@@ -121,20 +143,18 @@ export class FrameDecoder {
       if (this.headerFilled < HEADER_LENGTH) return;
       this.headerFilled = 0;
       const bodyLength = this.checkHeader(this.headerScratch, 0);
-      this.partial = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
-      this.headerScratch.copy(this.partial, 0);
-      this.partialFilled = HEADER_LENGTH;
+      this.startPartial(this.headerScratch, 0, HEADER_LENGTH, HEADER_LENGTH + bodyLength);
     }
 
     if (this.partial !== null) {
-      const frame = this.partial;
-      const take = Math.min(frame.length - this.partialFilled, length - offset);
-      chunk.copy(frame, this.partialFilled, offset, offset + take);
-      this.partialFilled += take;
+      const take = Math.min(this.partialLength - this.partialFilled, length - offset);
+      this.appendPartial(chunk, offset, take);
       offset += take;
-      if (this.partialFilled < frame.length) return;
+      if (this.partialFilled < this.partialLength) return;
+      const frame = this.partial;
       this.partial = null;
       this.partialFilled = 0;
+      this.partialLength = 0;
       this.onFrame(frame);
       if (this.detached) {
         if (offset < length) this.remainder = chunk.subarray(offset);
@@ -158,10 +178,7 @@ export class FrameDecoder {
       }
       const end = offset + HEADER_LENGTH + bodyLength;
       if (end > length) {
-        const frame = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
-        chunk.copy(frame, 0, offset, length);
-        this.partial = frame;
-        this.partialFilled = length - offset;
+        this.startPartial(chunk, offset, length - offset, HEADER_LENGTH + bodyLength);
         return;
       }
       this.onFrame(bufferView(chunk, offset, end));
@@ -179,6 +196,34 @@ export class FrameDecoder {
       chunk.copy(this.headerScratch, 0, offset, length);
       this.headerFilled = length - offset;
     }
+  }
+
+  /** Starts assembling a frame of `frameLength` bytes with the `count` bytes at `source[start]`. */
+  private startPartial(source: Buffer, start: number, count: number, frameLength: number): void {
+    const capacity =
+      frameLength <= INITIAL_PARTIAL_CAPACITY
+        ? frameLength
+        : Math.min(frameLength, Math.max(INITIAL_PARTIAL_CAPACITY, 2 * count));
+    this.partial = Buffer.allocUnsafe(capacity);
+    this.partialLength = frameLength;
+    this.partialFilled = 0;
+    this.appendPartial(source, start, count);
+  }
+
+  /** Appends bytes to the frame being assembled, doubling its buffer when it is full. */
+  private appendPartial(source: Buffer, start: number, count: number): void {
+    let buffer = this.partial!;
+    const needed = this.partialFilled + count;
+    if (needed > buffer.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(this.partialLength, Math.max(needed, 2 * buffer.length)),
+      );
+      buffer.copy(grown, 0, 0, this.partialFilled);
+      this.partial = grown;
+      buffer = grown;
+    }
+    source.copy(buffer, this.partialFilled, start, start + count);
+    this.partialFilled = needed;
   }
 
   /** Validates the 9 header bytes at `offset` and returns the body length. */
@@ -218,4 +263,11 @@ export class FrameDecoder {
   private fail(message: string): never {
     throw new ProtocolError(ProtocolErrorCode.MALFORMED, message);
   }
+}
+
+function checkedMaxBody(maxFrameLength: number): number {
+  if (!Number.isInteger(maxFrameLength) || maxFrameLength < HEADER_LENGTH) {
+    throw new RangeError(`maxFrameLength must be an integer >= ${HEADER_LENGTH}`);
+  }
+  return maxFrameLength - HEADER_LENGTH;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { FrameDecoder, INITIAL_PARTIAL_CAPACITY } from '../../src/protocol/frame-decoder.js';
 import { ProtocolError, ProtocolErrorCode } from '../../src/protocol/errors.js';
 import { chunkings, detached, hex } from '../helpers/chunking.js';
 
@@ -144,6 +144,55 @@ describe('FrameDecoder', () => {
       const huge = hex('04 00 0001 07 00100000');
       const bytes = Array.from({ length: 9 }, (_, i) => huge.subarray(i, i + 1));
       expectError(bytes, ProtocolErrorCode.FRAME_TOO_LARGE, { maxFrameLength: 1024 });
+    });
+
+    it('holds memory in proportion to the bytes received, not to the declared length', () => {
+      // 16 MiB declared, a trickle sent: the buffer grows by doubling as bytes arrive.
+      const bodyLength = 16 * 1024 * 1024;
+      const body = Buffer.alloc(bodyLength, 0xab);
+      const whole = frame(0x04, 3, 7, body);
+      const frames: Buffer[] = [];
+      const decoder = new FrameDecoder({
+        maxFrameLength: 32 * 1024 * 1024,
+        onFrame: (f) => frames.push(f),
+      });
+      decoder.push(whole.subarray(0, 19));
+      expect(decoder.bufferedBytes).toBe(19);
+      expect(decoder.reservedBytes).toBe(INITIAL_PARTIAL_CAPACITY);
+      let sent = 19;
+      for (const size of [100_000, 300_000, 1_000_000]) {
+        decoder.push(whole.subarray(sent, sent + size));
+        sent += size;
+        expect(decoder.bufferedBytes).toBe(sent);
+        expect(decoder.reservedBytes).toBeLessThanOrEqual(2 * sent);
+      }
+      decoder.push(whole.subarray(sent));
+      expect(frames).toHaveLength(1);
+      expect(frames[0]!.equals(whole)).toBe(true);
+      expect(decoder.reservedBytes).toBe(0);
+    });
+
+    it('gives a frame of up to 64 KiB its exact size at once', () => {
+      const f = frame(0x04, 1, 7, Buffer.alloc(1000, 7));
+      const frames: Buffer[] = [];
+      const decoder = new FrameDecoder({ onFrame: (x) => frames.push(x) });
+      decoder.push(f.subarray(0, 10));
+      expect(decoder.reservedBytes).toBe(f.length);
+      decoder.push(f.subarray(10));
+      expect(frames).toEqual([f]);
+    });
+
+    it('applies a changed limit to the next header, not to a frame already accepted', () => {
+      const big = frame(0x04, 1, 7, Buffer.alloc(5000, 1));
+      const frames: Buffer[] = [];
+      const decoder = new FrameDecoder({ maxFrameLength: 10_000, onFrame: (f) => frames.push(f) });
+      decoder.push(big.subarray(0, 100));
+      decoder.setMaxFrameLength(1024);
+      expect(decoder.maxFrameLength).toBe(1024);
+      decoder.push(big.subarray(100));
+      expect(frames).toEqual([big]);
+      expect(() => decoder.push(big)).toThrow(/exceeds the limit of 1024/);
+      expect(() => decoder.setMaxFrameLength(3)).toThrow(RangeError);
     });
 
     it('accepts a frame of exactly the limit', () => {
