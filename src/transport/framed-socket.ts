@@ -8,6 +8,11 @@
 // Outgoing frames are queued and written once per event-loop turn (setImmediate), corked into one
 // writev, or packed into v5 segments: many small frames from many clients share one system call
 // and, with v5, one segment.
+//
+// Output accounting: queuedBytes counts the frame bytes queued here or handed to the socket and
+// not yet taken by the kernel (one write callback per flush says when they were). It is exact,
+// unlike socket.writableLength alone, and it is what the client side bounds per connection and
+// across connections (docs/design.md, "Limits").
 
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
@@ -32,6 +37,13 @@ export interface FramedSocketOptions {
   onDrain?: () => void;
   /** Queued bytes beyond which needsDrain is true even before the socket says so. */
   highWaterMark?: number;
+  /**
+   * Told of every change of queuedBytes: +n when a frame is queued, -n when the kernel took it
+   * (or the socket closed with it unwritten). Feeds a byte budget shared by many sockets.
+   */
+  onQueuedBytes?: (delta: number) => void;
+  /** Called after the kernel took a flush's bytes (queuedBytes went down). */
+  onWritten?: () => void;
 }
 
 export class FramedSocket {
@@ -47,11 +59,20 @@ export class FramedSocket {
   private failed = false;
   private closedFlag = false;
   private readonly highWaterMark: number;
+  private maxFrameLength: number;
+  /** Frame bytes of each flush handed to the socket whose write callback has not come yet. */
+  private readonly inSocket: number[] = [];
+  private inSocketBytes = 0;
+  /** Frame bytes the kernel has taken since the socket opened: progress, for write timeouts. */
+  private flushed = 0;
+  private readonly onQueuedBytes: ((delta: number) => void) | undefined;
 
   constructor(socket: Socket, options: FramedSocketOptions) {
     this.socket = socket;
     this.options = options;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.maxFrameLength = options.maxFrameLength;
+    this.onQueuedBytes = options.onQueuedBytes;
     this.decoder = this.newFrameDecoder();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -61,7 +82,7 @@ export class FramedSocket {
     socket.on('close', () => {
       if (this.closedFlag) return;
       this.closedFlag = true;
-      this.pending = [];
+      this.dropQueued();
       options.onClose();
     });
     socket.on('drain', () => options.onDrain?.());
@@ -80,11 +101,28 @@ export class FramedSocket {
     return this.outgoingSegments !== undefined;
   }
 
+  /** Frame bytes queued here or in the socket that the kernel has not taken yet. */
+  get queuedBytes(): number {
+    return this.pendingBytes + this.inSocketBytes;
+  }
+
+  /** Frame bytes the kernel has taken so far (grows while the peer reads). */
+  get flushedBytes(): number {
+    return this.flushed;
+  }
+
+  /** The limit for frames whose header has not arrived yet (small until a handshake is done). */
+  setMaxFrameLength(maxFrameLength: number): void {
+    this.maxFrameLength = maxFrameLength;
+    this.decoder.setMaxFrameLength(maxFrameLength);
+  }
+
   /** Queues a whole frame; it is written at the end of this event-loop turn. */
   write(frame: Buffer): void {
     if (this.closed) return;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
+    this.onQueuedBytes?.(frame.length);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushCallback);
@@ -99,16 +137,42 @@ export class FramedSocket {
     const frames = this.pending;
     if (frames.length === 0 || this.closed) return;
     this.pending = [];
+    const bytes = this.pendingBytes;
     this.pendingBytes = 0;
+    this.inSocket.push(bytes);
+    this.inSocketBytes += bytes;
     if (this.outgoingSegments !== undefined) {
-      this.socket.write(encodeSegments(frames, this.outgoingSegments));
+      this.socket.write(encodeSegments(frames, this.outgoingSegments), this.writtenCallback);
     } else if (frames.length === 1) {
-      this.socket.write(frames[0]!);
+      this.socket.write(frames[0]!, this.writtenCallback);
     } else {
+      // Callbacks come in write order, so the last write's callback covers the whole flush.
       this.socket.cork();
-      for (const frame of frames) this.socket.write(frame);
+      const last = frames.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(frames[i]!);
+      this.socket.write(frames[last]!, this.writtenCallback);
       this.socket.uncork();
     }
+  }
+
+  /** One flush reached the kernel (or failed with the socket, which 'close' accounts for). */
+  private readonly writtenCallback = (): void => {
+    if (this.closedFlag) return;
+    const bytes = this.inSocket.shift() ?? 0;
+    this.inSocketBytes -= bytes;
+    this.flushed += bytes;
+    this.onQueuedBytes?.(-bytes);
+    this.options.onWritten?.();
+  };
+
+  /** Forgets what was queued and never written, giving its bytes back. */
+  private dropQueued(): void {
+    const bytes = this.pendingBytes + this.inSocketBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inSocket.length = 0;
+    this.inSocketBytes = 0;
+    if (bytes > 0) this.onQueuedBytes?.(-bytes);
   }
 
   /**
@@ -155,14 +219,18 @@ export class FramedSocket {
   }
 
   destroy(err?: Error): void {
+    // What was never handed to the socket is forgotten now; the rest when 'close' comes.
+    const unwritten = this.pendingBytes;
     this.pending = [];
+    this.pendingBytes = 0;
+    if (unwritten > 0) this.onQueuedBytes?.(-unwritten);
     this.socket.destroy(err);
   }
 
   private newFrameDecoder(): FrameDecoder {
     return new FrameDecoder({
       direction: this.options.incoming,
-      maxFrameLength: this.options.maxFrameLength,
+      maxFrameLength: this.maxFrameLength,
       onFrame: (frame) => {
         this.insideOnFrame = true;
         try {
