@@ -525,6 +525,12 @@ function parseFrameSize(text: string): number {
   return bytes;
 }
 
+function parsePositiveSize(text: string): number {
+  const bytes = parseSize(text);
+  if (bytes < 1) throw new ValueError('must be at least 1 byte');
+  return bytes;
+}
+
 function parseLogLevel(text: string): LogLevel {
   const level = LOG_LEVELS.find((l) => l === text.toLowerCase());
   if (level === undefined) throw new ValueError(`expected one of ${LOG_LEVELS.join(', ')}`);
@@ -652,10 +658,19 @@ function buildConfig(sources: Sources): Config {
     : Math.max(r.required('max-protocol-version', parseProtocolVersion), protocolVersion);
   const proxyCertFile = r.text('proxy-cert-file');
   const proxyKeyFile = r.text('proxy-key-file');
-  const maxClientConnections = r.parsed('max-client-connections', (t) =>
-    parseInteger(t, 1, Number.MAX_SAFE_INTEGER),
-  );
+  // Limits
+  const count = (t: string): number => parseInteger(t, 1, Number.MAX_SAFE_INTEGER);
+  const maxClientConnections = r.required('max-client-connections', count);
   const maxFrameLength = r.required('max-frame-size', parseFrameSize);
+  const maxClientRequests = r.required('max-client-requests', (t) => parseInteger(t, 1, 32768));
+  const maxClientRequestBytes = r.required('max-client-request-bytes', parsePositiveSize);
+  const maxClientOutputBytes = r.required('max-client-output', parsePositiveSize);
+  const memoryBudget = r.required('memory-budget', (t) =>
+    t.trim().toLowerCase() === 'auto' ? 'auto' : parsePositiveSize(t),
+  );
+  const maxQueuedRequests = r.required('max-queued-requests', count);
+  const maxOrphanedStreams = r.required('max-orphaned-streams', (t) => parseInteger(t, 1, 32768));
+  const maxPreparedCacheBytes = r.required('max-prepared-cache', parsePositiveSize);
   const rpcAddress = r.parsed('rpc-address', parseHostName);
   const dataCenter = r.text('data-center');
   const tokens = r.list('tokens', (t) => t);
@@ -668,6 +683,10 @@ function buildConfig(sources: Sources): Config {
   const readinessTimeoutMs = r.duration('readiness-timeout');
   const requestTimeoutMs = r.duration('request-timeout');
   const drainTimeoutMs = r.duration('drain-timeout', true);
+  const handshakeTimeoutMs = r.duration('handshake-timeout', true);
+  const clientIdleTimeoutMs = r.duration('client-idle-timeout', true);
+  const clientWriteTimeoutMs = r.duration('client-write-timeout', true);
+  const tcpKeepAliveMs = r.duration('tcp-keepalive', true);
 
   // Operations
   const logLevel = resolveLogLevel(r, sources);
@@ -817,6 +836,17 @@ function buildConfig(sources: Sources): Config {
     httpBind,
     logLevel,
     maxFrameLength,
+    maxClientRequests,
+    maxClientRequestBytes,
+    maxClientOutputBytes,
+    memoryBudget: memoryBudget === 'auto' ? undefined : memoryBudget,
+    maxQueuedRequests,
+    maxOrphanedStreams,
+    maxPreparedCacheBytes,
+    handshakeTimeoutMs,
+    clientIdleTimeoutMs,
+    clientWriteTimeoutMs,
+    tcpKeepAliveMs,
   };
 }
 

@@ -40,7 +40,7 @@ export interface Config {
   bind: { host: string; port: number };
   proxyCertFile: string | undefined;
   proxyKeyFile: string | undefined;
-  maxClientConnections: number | undefined;
+  maxClientConnections: number;
   rpcAddress: string | undefined;
   dataCenter: string | undefined;
   tokens: string[] | undefined;
@@ -56,6 +56,19 @@ export interface Config {
   requestTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before connections close; 0: at once. */
   drainTimeoutMs: number;
+  // Limits (src/client/limits.ts, docs/design.md "Limits")
+  maxClientRequests: number;
+  maxClientRequestBytes: number;
+  maxClientOutputBytes: number;
+  /** Bytes in flight for all clients together; undefined: a quarter of the heap limit. */
+  memoryBudget: number | undefined;
+  maxQueuedRequests: number;
+  maxOrphanedStreams: number;
+  maxPreparedCacheBytes: number;
+  handshakeTimeoutMs: number;
+  clientIdleTimeoutMs: number;
+  clientWriteTimeoutMs: number;
+  tcpKeepAliveMs: number;
   // Operations
   healthCheck: boolean;
   metrics: boolean;

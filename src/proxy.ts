@@ -16,6 +16,7 @@ import { fetchAstraMetadata } from './bundle/metadata-service.js';
 import { readSecureConnectBundle } from './bundle/secure-connect-bundle.js';
 import { startClientSide, type ClientSide } from './client/client-side.js';
 import type { ClientSideConfig } from './client/config.js';
+import { defaultMemoryBudget } from './client/memory-budget.js';
 import { versionName } from './protocol/constants.js';
 import { Cluster, type ClusterTarget } from './upstream/cluster.js';
 import type { ContactPointTls } from './upstream/endpoint.js';
@@ -38,6 +39,13 @@ interface TargetDescription {
   mode: 'astra-bundle' | 'astra-token' | 'contact-points';
   [field: string]: unknown;
 }
+
+/**
+ * The largest frame accepted from the cluster. --max-frame-size bounds what clients send; answers
+ * come from the cluster the operator chose, and a page of wide rows may exceed 16 MiB, so they
+ * keep Cassandra 3.x's 256 MiB (their buffers grow as bytes arrive, like every frame's).
+ */
+export const UPSTREAM_MAX_FRAME_LENGTH = 256 * 1024 * 1024;
 
 /** Internal knobs with no flag, for tests that cannot wait out the production values. */
 export interface ProxyTuning {
@@ -81,8 +89,8 @@ async function startServing(
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     idleTimeoutMs: config.idleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
-    maxQueuedRequests: 8192,
-    maxFrameLength: config.maxFrameLength,
+    maxQueuedRequests: config.maxQueuedRequests,
+    maxFrameLength: UPSTREAM_MAX_FRAME_LENGTH,
     preparedCacheSize: 100_000,
     refreshDebounceMs: 1000,
     ...(tuning.sessionIdleMs === undefined ? {} : { sessionIdleMs: tuning.sessionIdleMs }),
@@ -260,9 +268,17 @@ async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
     bind: config.bind,
     ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}),
     maxFrameLength: config.maxFrameLength,
-    ...(config.maxClientConnections === undefined
-      ? {}
-      : { maxClientConnections: config.maxClientConnections }),
+    maxClientConnections: config.maxClientConnections,
+    limits: {
+      maxRequestsInFlight: config.maxClientRequests,
+      maxRequestBytesInFlight: config.maxClientRequestBytes,
+      maxOutputBytes: config.maxClientOutputBytes,
+      writeTimeoutMs: config.clientWriteTimeoutMs,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      idleTimeoutMs: config.clientIdleTimeoutMs,
+      keepAliveMs: config.tcpKeepAliveMs,
+    },
+    memoryBudget: config.memoryBudget ?? defaultMemoryBudget(),
     ...(rpcAddress === undefined ? {} : { rpcAddress }),
     ...(config.dataCenter === undefined ? {} : { dataCenter: config.dataCenter }),
     ...(config.tokens === undefined ? {} : { tokens: config.tokens }),

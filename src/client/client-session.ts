@@ -10,9 +10,12 @@
 //   into the socket chunk, still compressed if it was), and the response frame comes back as is.
 //   EXECUTE and BATCH bodies are read only when a consistency rewrite is configured, or lazily
 //   when the upstream side asks whether a retry is safe.
-// - Backpressure: reading pauses while a session is being set up (frames after a USE must follow
-//   it), while the BackendSession is congested, and while the client is not reading its
-//   responses with many requests in flight.
+// - Limits (limits.ts, docs/design.md "Limits"): the socket stops being read, and frames already
+//   read are held, while a session is being set up (frames after a USE must follow it), while the
+//   client has its maximum of requests or request bytes in flight, while its answers are not
+//   taken (or those expected would not fit), and while the proxy-wide memory budget is spent.
+//   Reading also pauses while the BackendSession is congested. A client that never completes
+//   STARTUP, stays silent, or takes none of its answers for too long is closed.
 
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -66,8 +69,18 @@ import { supportedFrame } from '../protocol/messages/supported.js';
 import { CqlReader } from '../protocol/reader.js';
 import { FramedSocket } from '../transport/framed-socket.js';
 import { BoundedLru } from './bounded-lru.js';
+import type { BurstLog } from './burst-log.js';
 import type { ClientSideConfig } from './config.js';
+import { CloseReason, PauseReason, type ClientLimitStats } from './limit-stats.js';
+import {
+  INITIAL_RESPONSE_ESTIMATE_FRACTION,
+  OUTPUT_CEILING_FACTOR,
+  PRE_HANDSHAKE_MAX_FRAME_LENGTH,
+  type ClientLimits,
+} from './limits.js';
 import type { ClientLog } from './log.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { StreamSet } from './stream-set.js';
 import type { PreparedInfo, PreparedRegistry } from './prepared-registry.js';
 import {
   type FrameMessage,
@@ -78,6 +91,15 @@ import {
 import { type SystemTableContext, answerSystemSelect } from './system-tables.js';
 import type { ProxyTopology } from './topology.js';
 
+/** What every client connection shares: the limits, the memory budget, counters, burst logs. */
+export interface ClientGuards {
+  limits: ClientLimits;
+  budget: MemoryBudget;
+  stats: ClientLimitStats;
+  /** One rate-limited log line per reason a connection is closed (a storm must not flood logs). */
+  closeLogs: Record<CloseReason, BurstLog>;
+}
+
 export interface ClientSessionOptions {
   socket: Socket;
   backend: Backend;
@@ -85,6 +107,7 @@ export interface ClientSessionOptions {
   topology: ProxyTopology;
   /** Shared by all connections: what each forwarded prepared id is. */
   prepared: PreparedRegistry;
+  guards: ClientGuards;
   log: ClientLog;
   onClose?: () => void;
 }
@@ -94,17 +117,30 @@ type LocalStatement =
   | { kind: 'system'; table: SystemTable; selectors: '*' | Selector[] }
   | { kind: 'use'; keyspace: string };
 
-// Reasons to stop reading the client socket; reading resumes when none is left.
+// Reasons to stop reading the client socket; reading resumes when none is left. The HOLD reasons
+// also hold frames already read (the rest of the chunk) until they clear, so each limit is exact.
 const PAUSE_BLOCKED = 1;
 const PAUSE_CONGESTED = 2;
-const PAUSE_DRAIN = 4;
-const PAUSE_SHUTDOWN = 8;
+const PAUSE_SHUTDOWN = 4;
+const PAUSE_REQUESTS = 8;
+const PAUSE_REQUEST_BYTES = 16;
+const PAUSE_OUTPUT = 32;
+const PAUSE_MEMORY = 64;
+const HOLD = PAUSE_BLOCKED | PAUSE_REQUESTS | PAUSE_REQUEST_BYTES | PAUSE_OUTPUT | PAUSE_MEMORY;
+/** The holds updateHolds() recomputes from the connection's counters. */
+const COUNTED_HOLDS = PAUSE_REQUESTS | PAUSE_REQUEST_BYTES | PAUSE_OUTPUT;
+const PAUSE_REASON_BITS: readonly [number, PauseReason][] = [
+  [PAUSE_REQUESTS, PauseReason.REQUESTS],
+  [PAUSE_REQUEST_BYTES, PauseReason.REQUEST_BYTES],
+  [PAUSE_OUTPUT, PauseReason.OUTPUT],
+  [PAUSE_MEMORY, PauseReason.MEMORY],
+];
 
-/** Requests in flight beyond which a client that does not read its responses is not read either. */
 /** The custom payload key that marks a DSE Graph query. */
 const GRAPH_SOURCE = 'graph-source';
 
-export const MAX_IN_FLIGHT_WHILE_UNDRAINED = 64;
+/** The weight of the newest answer in the running estimate of this client's answer sizes. */
+const ESTIMATE_WEIGHT = 1 / 8;
 /** Locally prepared statements kept per connection (drivers prepare a handful at most). */
 export const LOCAL_STATEMENTS_CAPACITY = 256;
 /** How long a connection being closed for a protocol error may take to hang up itself. */
@@ -112,6 +148,41 @@ const CLOSE_GRACE_MS = 5_000;
 
 const ALWAYS = (): boolean => true;
 const NEVER = (): boolean => false;
+
+/**
+ * One forwarded request. Its answer comes back through the onResponse method (the upstream side
+ * calls it as a method), so no closure is made per request.
+ */
+class ClientRequest implements ForwardedRequest {
+  readonly frame: Buffer;
+  readonly idempotent: () => boolean;
+  /** The client connection: the upstream wait queue is fair between owners. */
+  readonly owner: object;
+  readonly streamId: number;
+  readonly length: number;
+  private readonly session: ClientSession;
+  private readonly inspect: ((response: Buffer) => void) | undefined;
+
+  constructor(
+    session: ClientSession,
+    frame: Buffer,
+    idempotent: () => boolean,
+    inspect: ((response: Buffer) => void) | undefined,
+  ) {
+    this.session = session;
+    this.owner = session;
+    this.frame = frame;
+    this.idempotent = idempotent;
+    this.inspect = inspect;
+    this.streamId = frame.readInt16BE(2);
+    this.length = frame.length;
+  }
+
+  onResponse(response: Buffer): void {
+    this.inspect?.(response);
+    this.session.answered(this, response);
+  }
+}
 
 /** Error codes whose body ends after the message: the ones a session error may carry as is. */
 const SIMPLE_ERROR_CODES: ReadonlySet<number> = new Set([
@@ -172,11 +243,27 @@ export class ClientSession {
   private localStatements: BoundedLru<string, LocalStatement> | undefined;
   private unsubscribeEvents: (() => void) | undefined;
 
-  /** While a session is being set up, frames wait here (the socket is paused meanwhile). */
+  private readonly guards: ClientGuards;
+  private readonly limits: ClientLimits;
+  private readonly budget: MemoryBudget;
+  /** Frames read while a HOLD reason is set wait here, in order (the socket is paused meanwhile). */
   private blocked = false;
-  private readonly waiting: Buffer[] = [];
+  private waiting: (Buffer | undefined)[] = [];
+  private waitingHead = 0;
+  private releasing = false;
   private pausedFor = 0;
+  /** Forwarded requests not answered yet, their bytes, and their stream ids. */
   private inFlight = 0;
+  private requestBytes = 0;
+  private readonly streams = new StreamSet();
+  /** A running estimate of this client's answer sizes: how many more requests would fit. */
+  private responseEstimate: number;
+  private readonly connectedAt = Date.now();
+  /** Sweep state: the byte counts last seen and when they last moved. */
+  private seenRead = 0;
+  private seenFlushed = 0;
+  private lastActivity = this.connectedAt;
+  private stalledSince = 0;
   private closing = false;
   private closeTimer: NodeJS.Timeout | undefined;
   /** The first header bytes, kept for a first frame whose version the decoder cannot read. */
@@ -188,6 +275,10 @@ export class ClientSession {
     this.topology = options.topology;
     this.prepared = options.prepared;
     this.log = options.log;
+    this.guards = options.guards;
+    this.limits = options.guards.limits;
+    this.budget = options.guards.budget;
+    this.responseEstimate = this.limits.maxOutputBytes * INITIAL_RESPONSE_ESTIMATE_FRACTION;
     this.onCloseCallback = options.onClose;
     this.rewriteEnabled = options.config.unsupportedWriteConsistencies.size > 0;
     const versions = [...options.backend.info.clientVersions].sort((a, b) => a - b);
@@ -200,13 +291,18 @@ export class ClientSession {
     socket.once('data', (chunk: Buffer) => {
       this.firstBytes = Buffer.from(chunk.subarray(0, HEADER_LENGTH));
     });
+    const budget = this.budget;
     this.framed = new FramedSocket(socket, {
       incoming: 'request',
-      maxFrameLength: options.config.maxFrameLength,
+      // Small until STARTUP is answered: an unidentified peer cannot make the proxy buffer much.
+      maxFrameLength: Math.min(PRE_HANDSHAKE_MAX_FRAME_LENGTH, options.config.maxFrameLength),
       onFrame: (frame) => this.onFrame(frame),
       onError: (err) => this.onConnectionError(err),
       onClose: () => this.onClosed(),
-      onDrain: () => this.unpause(PAUSE_DRAIN),
+      onQueuedBytes: (delta) => budget.add(delta),
+      onWritten: () => {
+        if ((this.pausedFor & PAUSE_OUTPUT) !== 0) this.updateHolds();
+      },
     });
   }
 
@@ -214,8 +310,13 @@ export class ClientSession {
 
   private onFrame(frame: Buffer): void {
     if (this.closing) return;
-    if (this.blocked) {
+    if ((this.pausedFor & HOLD) !== 0 || this.waitingHead < this.waiting.length) {
       this.waiting.push(frame);
+      return;
+    }
+    if (this.budget.exhausted) {
+      this.waiting.push(frame);
+      this.holdForMemory();
       return;
     }
     this.process(frame);
@@ -252,6 +353,10 @@ export class ClientSession {
       );
     }
     const opcode = frame.readUInt8(4);
+    if (this.streams.has(streamId)) {
+      this.refuseDuplicateStream(streamId);
+      return;
+    }
     switch (opcode) {
       case Opcode.OPTIONS:
         // Drivers' heartbeats too: answered here, the body (empty, maybe compressed) unread.
@@ -375,6 +480,7 @@ export class ClientSession {
     }
     this.started = true;
     this.write(readyFrame(this.version, streamId));
+    this.framed.setMaxFrameLength(this.config.maxFrameLength);
     if (this.v5) {
       // The frames inside segments are never compressed, so all v5 clients share the cluster
       // sessions without compression whatever their segments use.
@@ -697,18 +803,12 @@ export class ClientSession {
     request: Omit<ForwardedRequest, 'onResponse'>,
     inspect?: (response: Buffer) => void,
   ): void {
-    const forwarded: ForwardedRequest = {
-      frame: request.frame,
-      idempotent: request.idempotent,
-      onResponse:
-        inspect === undefined
-          ? this.onResponse
-          : (response) => {
-              inspect(response);
-              this.onResponse(response);
-            },
-    };
+    const forwarded = new ClientRequest(this, request.frame, request.idempotent, inspect);
     this.inFlight++;
+    this.requestBytes += forwarded.length;
+    this.budget.add(forwarded.length);
+    this.streams.add(forwarded.streamId);
+    this.updateHolds();
     const session = this.backendSession;
     if (session !== undefined) {
       this.send(session, forwarded);
@@ -722,7 +822,16 @@ export class ClientSession {
     try {
       // No USE has succeeded yet (it would have set a session), so no keyspace.
       const session = await this.backend.session(this.version, undefined, this.sessionCompression);
-      if (this.closing) return;
+      if (this.closing) {
+        // Never sent: answered into the closed socket, so its accounting is given back.
+        request.onResponse(
+          errorFrame(this.version, request.frame.readInt16BE(2), {
+            code: ErrorCode.SERVER_ERROR,
+            message: 'Client connection closed',
+          }),
+        );
+        return;
+      }
       this.backendSession = session;
       this.send(session, request);
     } catch (err) {
@@ -738,20 +847,147 @@ export class ClientSession {
       this.pause(PAUSE_CONGESTED);
       session.onceUncongested(() => this.unpause(PAUSE_CONGESTED));
     }
-    this.checkDrain();
   }
 
-  private readonly onResponse = (response: Buffer): void => {
+  /** A forwarded request's answer (ClientRequest.onResponse): to the client, and limits updated. */
+  answered(request: ClientRequest, response: Buffer): void {
     this.inFlight--;
+    this.requestBytes -= request.length;
+    this.budget.add(-request.length);
+    this.streams.delete(request.streamId);
+    this.responseEstimate += (response.length - this.responseEstimate) * ESTIMATE_WEIGHT;
     this.framed.write(response);
-    this.checkDrain();
+    this.afterOutput();
+  }
+
+  // --- limits ----------------------------------------------------------------------------------
+
+  /**
+   * Recomputes the holds that follow from this connection's own counters (limits.ts): requests
+   * and request bytes in flight, and output: what is queued, plus what the requests in flight
+   * are expected to bring back, must fit in maxOutputBytes. With nothing in flight and nothing
+   * queued a request is always admitted, however large its answer turns out to be.
+   */
+  private updateHolds(): void {
+    const limits = this.limits;
+    const queued = this.framed.queuedBytes;
+    let holds = 0;
+    if (this.inFlight >= limits.maxRequestsInFlight) holds |= PAUSE_REQUESTS;
+    if (this.requestBytes >= limits.maxRequestBytesInFlight) holds |= PAUSE_REQUEST_BYTES;
+    if (
+      queued + this.inFlight * this.responseEstimate > limits.maxOutputBytes &&
+      queued + this.inFlight > 0
+    ) {
+      holds |= PAUSE_OUTPUT;
+    }
+    const next = (this.pausedFor & ~COUNTED_HOLDS) | holds;
+    if (next !== this.pausedFor) this.setPaused(next);
+  }
+
+  /** After a frame was queued for the client: the ceiling, then the holds. */
+  private afterOutput(): void {
+    const queued = this.framed.queuedBytes;
+    if (queued > this.limits.maxOutputBytes * OUTPUT_CEILING_FACTOR) {
+      this.closeFor(CloseReason.OUTPUT_OVERFLOW, { queuedBytes: queued });
+      return;
+    }
+    this.updateHolds();
+  }
+
+  private holdForMemory(): void {
+    if ((this.pausedFor & PAUSE_MEMORY) !== 0) return;
+    this.setPaused(this.pausedFor | PAUSE_MEMORY);
+    this.budget.whenAvailable(this.onMemoryAvailable);
+  }
+
+  private readonly onMemoryAvailable = (): void => {
+    this.unpause(PAUSE_MEMORY);
   };
 
-  /** A client that does not read its responses is not read either, past a few in flight. */
-  private checkDrain(): void {
-    if (this.inFlight >= MAX_IN_FLIGHT_WHILE_UNDRAINED && this.framed.needsDrain) {
-      this.pause(PAUSE_DRAIN);
+  /** A request on a stream id whose earlier request is still in flight: refused, not forwarded. */
+  private refuseDuplicateStream(streamId: number): void {
+    this.guards.stats.duplicateStreamIds++;
+    this.log.debug({ streamId }, 'client request refused: its stream id is already in flight');
+    this.error(
+      streamId,
+      ErrorCode.PROTOCOL_ERROR,
+      `Stream id ${streamId} is already in use by a request in flight on this connection`,
+    );
+  }
+
+  /**
+   * Run by the client side's sweep a few times a second: closes a connection that never
+   * completed STARTUP, that has been silent too long, or that has taken none of its queued
+   * answers for the write timeout. No timer per connection.
+   */
+  sweep(now: number): void {
+    if (this.closing) return;
+    const limits = this.limits;
+    if (!this.started) {
+      if (limits.handshakeTimeoutMs > 0 && now - this.connectedAt >= limits.handshakeTimeoutMs) {
+        this.closeFor(CloseReason.HANDSHAKE_TIMEOUT, { timeoutMs: limits.handshakeTimeoutMs });
+        return;
+      }
     }
+    const read = this.framed.socket.bytesRead;
+    const flushed = this.framed.flushedBytes;
+    if (read !== this.seenRead || flushed !== this.seenFlushed) {
+      this.seenRead = read;
+      this.lastActivity = now;
+    }
+    if (
+      limits.idleTimeoutMs > 0 &&
+      this.inFlight === 0 &&
+      now - this.lastActivity >= limits.idleTimeoutMs
+    ) {
+      this.closeFor(CloseReason.IDLE_TIMEOUT, { timeoutMs: limits.idleTimeoutMs });
+      return;
+    }
+    if (this.framed.queuedBytes === 0 || flushed !== this.seenFlushed) {
+      this.stalledSince = now;
+    } else if (limits.writeTimeoutMs > 0 && now - this.stalledSince >= limits.writeTimeoutMs) {
+      this.closeFor(CloseReason.WRITE_TIMEOUT, {
+        timeoutMs: limits.writeTimeoutMs,
+        queuedBytes: this.framed.queuedBytes,
+      });
+      return;
+    }
+    this.seenFlushed = flushed;
+  }
+
+  /** Why this connection is not being read now (for the metrics). */
+  get pauseReasons(): PauseReason[] {
+    const reasons: PauseReason[] = [];
+    for (const [bit, reason] of PAUSE_REASON_BITS)
+      if ((this.pausedFor & bit) !== 0) reasons.push(reason);
+    return reasons;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  get requestBytesInFlight(): number {
+    return this.requestBytes;
+  }
+
+  get queuedOutputBytes(): number {
+    return this.framed.queuedBytes;
+  }
+
+  /** Closes the connection at once for a limit, counted and logged (rate-limited). */
+  private closeFor(reason: CloseReason, fields: object): void {
+    if (this.closing) return;
+    this.guards.stats.closed[reason]++;
+    this.guards.closeLogs[reason].note({ remote: this.remote(), ...fields });
+    this.closing = true;
+    this.dropWaiting();
+    this.framed.destroy();
+  }
+
+  private remote(): string {
+    const socket = this.framed.socket;
+    return `${plainAddress(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
   }
 
   /** The error a session that could not be had turns into, keeping the cluster's own code. */
@@ -780,31 +1016,83 @@ export class ClientSession {
 
   private unblock(): void {
     this.blocked = false;
-    for (;;) {
-      if (this.blocked || this.closing) return;
-      const next = this.waiting.shift();
-      if (next === undefined) break;
-      this.process(next);
-    }
     this.unpause(PAUSE_BLOCKED);
   }
 
   private pause(reason: number): void {
-    if (this.pausedFor === 0) this.framed.pauseReading();
-    this.pausedFor |= reason;
+    this.setPaused(this.pausedFor | reason);
   }
 
   private unpause(reason: number): void {
     if ((this.pausedFor & reason) === 0) return;
-    this.pausedFor &= ~reason;
-    if (this.pausedFor === 0 && !this.closing) this.framed.resumeReading();
+    this.setPaused(this.pausedFor & ~reason);
+  }
+
+  /**
+   * The one place the pause state changes: the socket pauses when the first reason appears and
+   * resumes when the last one goes; held frames are processed once no HOLD reason is left.
+   */
+  private setPaused(next: number): void {
+    const before = this.pausedFor;
+    this.pausedFor = next;
+    const added = next & ~before;
+    if (added !== 0) this.notePauses(added);
+    if (before === 0 && next !== 0) this.framed.pauseReading();
+    if ((next & HOLD) === 0 && (before & HOLD) !== 0) this.releaseWaiting();
+    if (this.pausedFor === 0 && before !== 0 && !this.closing) this.framed.resumeReading();
+  }
+
+  private notePauses(added: number): void {
+    for (const [bit, reason] of PAUSE_REASON_BITS) {
+      if ((added & bit) === 0) continue;
+      this.guards.stats.pauses[reason]++;
+      this.log.debug(
+        {
+          reason,
+          remote: this.remote(),
+          requestsInFlight: this.inFlight,
+          requestBytesInFlight: this.requestBytes,
+          queuedBytes: this.framed.queuedBytes,
+        },
+        'client connection paused: a limit is reached',
+      );
+    }
+  }
+
+  /** Processes held frames in order while nothing holds them (re-entrant calls return at once). */
+  private releaseWaiting(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    try {
+      while ((this.pausedFor & HOLD) === 0 && !this.closing) {
+        if (this.waitingHead >= this.waiting.length) break;
+        if (this.budget.exhausted) {
+          this.holdForMemory();
+          break;
+        }
+        const next = this.waiting[this.waitingHead]!;
+        this.waiting[this.waitingHead++] = undefined;
+        this.process(next);
+      }
+      if (this.waitingHead >= this.waiting.length) {
+        this.waiting = [];
+        this.waitingHead = 0;
+      }
+    } finally {
+      this.releasing = false;
+    }
+  }
+
+  private dropWaiting(): void {
+    this.waiting = [];
+    this.waitingHead = 0;
   }
 
   // --- graceful shutdown -----------------------------------------------------------------------
 
   /** Requests read from the client and not answered yet (0 when none is left). */
   get pendingRequests(): number {
-    return this.inFlight + this.waiting.length + (this.blocked ? 1 : 0);
+    return this.inFlight + (this.waiting.length - this.waitingHead) + (this.blocked ? 1 : 0);
   }
 
   /** Reads no more requests: the ones already read are still answered. */
@@ -820,8 +1108,10 @@ export class ClientSession {
 
   // --- frames out, errors, closing -------------------------------------------------------------
 
+  /** A frame the proxy answers itself: queued, then the output limits looked at. */
   private write(frame: Buffer): void {
     this.framed.write(frame);
+    this.afterOutput();
   }
 
   private error(streamId: number, code: number, message: string): void {
@@ -842,7 +1132,7 @@ export class ClientSession {
 
   private closeAfterFlush(): void {
     this.closing = true;
-    this.waiting.length = 0;
+    this.dropWaiting();
     this.framed.end();
     // Keep reading (and dropping) what the client still sends: closing with unread bytes would
     // reset the connection, and the client could lose the error before reading it.
@@ -868,7 +1158,12 @@ export class ClientSession {
       this.refuseVersion(version, streamId);
       return;
     }
-    this.log.debug({ err: err.message }, 'malformed frame from a client');
+    const reason =
+      err.code === ProtocolErrorCode.FRAME_TOO_LARGE
+        ? CloseReason.FRAME_TOO_LARGE
+        : CloseReason.PROTOCOL_ERROR;
+    this.guards.stats.closed[reason]++;
+    this.guards.closeLogs[reason].note({ remote: this.remote(), err: err.message });
     this.fatal(streamId, err.message);
   }
 
@@ -883,7 +1178,8 @@ export class ClientSession {
 
   private onClosed(): void {
     this.closing = true;
-    this.waiting.length = 0;
+    this.dropWaiting();
+    this.budget.cancel(this.onMemoryAvailable);
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.unsubscribeEvents?.();
     this.unsubscribeEvents = undefined;

@@ -3,12 +3,52 @@
 // comes in as a Backend.
 
 import type { Backend } from '../upstream/contract.js';
+import { BurstLog } from './burst-log.js';
 import { type ClientSideConfig, validateClientSideConfig } from './config.js';
-import { ClientSession } from './client-session.js';
-import { type ClientListenerOptions, startClientListener } from './listener.js';
+import { ClientSession, type ClientGuards } from './client-session.js';
+import {
+  CLOSE_REASONS,
+  ClientLimitStats,
+  PAUSE_REASONS,
+  type CloseReason,
+  type PauseReason,
+} from './limit-stats.js';
+import { type ClientListenerOptions, type RefusalReason, startClientListener } from './listener.js';
 import { type ClientLog, SILENT_LOG } from './log.js';
+import { MemoryBudget } from './memory-budget.js';
 import { PreparedRegistry } from './prepared-registry.js';
 import { buildTopology } from './topology.js';
+
+/** What the limits are doing now and have done, for the metrics. */
+export interface ClientLimitsReport {
+  closed: Readonly<Record<CloseReason, number>>;
+  pauses: Readonly<Record<PauseReason, number>>;
+  /** Connections not being read right now, by reason (one connection may have several). */
+  pausedNow: Record<PauseReason, number>;
+  duplicateStreamIds: number;
+  refused: Readonly<Record<RefusalReason, number>>;
+  /** The connection limit in force: the flag's, or lower when file descriptors are fewer. */
+  maxConnections: number | undefined;
+  requestsInFlight: number;
+  requestBytesInFlight: number;
+  queuedOutputBytes: number;
+  memory: { used: number; limit: number; exhausted: boolean; exhaustions: number };
+}
+
+const CLOSE_MESSAGES: Readonly<Record<CloseReason, [level: 'info' | 'warn', message: string]>> = {
+  handshake_timeout: ['info', 'client connection closed: no STARTUP within the handshake timeout'],
+  idle_timeout: ['info', 'client connection closed: idle for the client idle timeout'],
+  write_timeout: [
+    'warn',
+    'client connection closed: it took none of its answers for the write timeout',
+  ],
+  output_overflow: [
+    'warn',
+    'client connection closed: too many answers queued that it does not read',
+  ],
+  frame_too_large: ['warn', 'client connection closed: frame too large'],
+  protocol_error: ['info', 'client connection closed: protocol error'],
+};
 
 export interface ClientSideOptions {
   log?: ClientLog;
@@ -31,6 +71,8 @@ export interface ClientSide {
   readonly bytesOut: number;
   /** Requests read from clients and not answered yet. */
   readonly pendingRequests: number;
+  /** What the limits are doing (computed when asked: for metrics and tests). */
+  limitsReport(): ClientLimitsReport;
   /**
    * Graceful shutdown: stops accepting and reading requests, waits up to `timeoutMs` for those
    * already read to be answered, then closes each connection after its last answer is written.
@@ -59,9 +101,35 @@ export async function startClientSide(
   const topology = buildTopology(config);
   const prepared = new PreparedRegistry(options.preparedCapacity);
   const log = options.log ?? SILENT_LOG;
+  const limits = config.limits;
+  const budget = new MemoryBudget(config.memoryBudget, {
+    onExhausted: (used, limit) =>
+      log.warn(
+        { usedBytes: used, budgetBytes: limit },
+        'memory budget exhausted: reading paused on every client until it drains',
+      ),
+    onRecovered: (used, limit, pausedMs) =>
+      log.info(
+        { usedBytes: used, budgetBytes: limit, pausedMs },
+        'memory budget available again: reading resumed',
+      ),
+  });
+  const guards: ClientGuards = {
+    limits,
+    budget,
+    stats: new ClientLimitStats(),
+    closeLogs: Object.fromEntries(
+      CLOSE_REASONS.map((reason) => {
+        const [level, message] = CLOSE_MESSAGES[reason];
+        return [reason, new BurstLog(log, level, message)];
+      }),
+    ) as Record<CloseReason, BurstLog>,
+  };
   const listenerOptions: ClientListenerOptions = {
     host: config.bind.host,
     port: config.bind.port,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    keepAliveMs: limits.keepAliveMs,
     log,
   };
   if (config.tls !== undefined) listenerOptions.tls = config.tls;
@@ -70,17 +138,58 @@ export async function startClientSide(
   }
   const sessions = new Set<ClientSession>();
   const listener = await startClientListener(listenerOptions, (socket) => {
-    const session = new ClientSession({
+    const session: ClientSession = new ClientSession({
       socket,
       backend,
       config,
       topology,
       prepared,
+      guards,
       log,
       onClose: () => sessions.delete(session),
     });
     sessions.add(session);
   });
+  // One sweep for every connection's timeouts, a few times per shortest timeout (no timer per
+  // connection): 10k connections cost one pass over a Set.
+  const sweepMs = sweepInterval(limits);
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const s of sessions) s.sweep(now);
+  }, sweepMs);
+  sweep.unref();
+  const limitsReport = (): ClientLimitsReport => {
+    const pausedNow = Object.fromEntries(PAUSE_REASONS.map((r) => [r, 0])) as Record<
+      PauseReason,
+      number
+    >;
+    let requestsInFlight = 0;
+    let requestBytesInFlight = 0;
+    let queuedOutputBytes = 0;
+    for (const s of sessions) {
+      for (const r of s.pauseReasons) pausedNow[r]++;
+      requestsInFlight += s.requestsInFlight;
+      requestBytesInFlight += s.requestBytesInFlight;
+      queuedOutputBytes += s.queuedOutputBytes;
+    }
+    return {
+      closed: guards.stats.closed,
+      pauses: guards.stats.pauses,
+      pausedNow,
+      duplicateStreamIds: guards.stats.duplicateStreamIds,
+      refused: listener.refusedBy,
+      maxConnections: listener.maxConnections,
+      requestsInFlight,
+      requestBytesInFlight,
+      queuedOutputBytes,
+      memory: {
+        used: budget.used,
+        limit: budget.limit,
+        exhausted: budget.exhausted,
+        exhaustions: budget.exhaustions,
+      },
+    };
+  };
   const pendingRequests = (): number => {
     let n = 0;
     for (const s of sessions) n += s.pendingRequests;
@@ -108,6 +217,7 @@ export async function startClientSide(
     get pendingRequests() {
       return pendingRequests();
     },
+    limitsReport,
     drain: async (timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       listener.stopAccepting();
@@ -119,8 +229,21 @@ export async function startClientSide(
       const hangUpBy = Math.max(deadline, Date.now() + MIN_HANGUP_MS);
       while (listener.connections > 0 && Date.now() < hangUpBy) await sleep(DRAIN_POLL_MS);
       await listener.close();
+      clearInterval(sweep);
       return { pending, unanswered };
     },
-    close: () => listener.close(),
+    close: () => {
+      clearInterval(sweep);
+      return listener.close();
+    },
   };
+}
+
+/** A tenth of the shortest timeout in force, between 50 ms and 1 s. */
+function sweepInterval(limits: ClientSideConfig['limits']): number {
+  const timeouts = [limits.handshakeTimeoutMs, limits.idleTimeoutMs, limits.writeTimeoutMs].filter(
+    (t) => t > 0,
+  );
+  const shortest = timeouts.length === 0 ? 10_000 : Math.min(...timeouts);
+  return Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
 }

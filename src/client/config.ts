@@ -5,6 +5,8 @@
 import { isIP } from 'node:net';
 import { Consistency, consistencyName } from '../protocol/constants.js';
 import { ProxyError, ProxyErrorCode } from '../errors.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.js';
+import { defaultMemoryBudget } from './memory-budget.js';
 
 /** Another proxy behind the same load balancer, listed in system.peers (cql-proxy §4.3). */
 export interface PeerConfig {
@@ -26,8 +28,15 @@ export interface ClientSideConfig {
   tls?: ClientTlsConfig;
   /** Largest request frame (header included), also the limit on a decompressed body. */
   maxFrameLength: number;
-  /** Connections beyond this are closed as soon as they arrive (and counted). */
+  /**
+   * Connections beyond this are closed as soon as they arrive (and counted). Lowered at start to
+   * what the file descriptor limit allows, keeping a reserve (descriptors.ts).
+   */
   maxClientConnections?: number;
+  /** What one client connection may make the proxy spend (limits.ts). */
+  limits: ClientLimits;
+  /** Bytes all clients together may hold in flight (memory-budget.ts). */
+  memoryBudget: number;
   /** system.local rpc_address; by default the local address of each client's own connection. */
   rpcAddress?: string;
   /** system.local data_center; by default the cluster's local data center. */
@@ -48,8 +57,10 @@ export interface ClientSideConfig {
 
 export const DEFAULT_BIND_HOST = '127.0.0.1';
 export const DEFAULT_BIND_PORT = 9042;
-/** Cassandra's native_transport_max_frame_size default. */
-export const DEFAULT_MAX_FRAME_LENGTH = 256 * 1024 * 1024;
+/** Cassandra 4.x's native_transport_max_frame_size default (3.x had 256 MiB). */
+export const DEFAULT_MAX_FRAME_LENGTH = 16 * 1024 * 1024;
+/** More open client connections are refused (and fewer when descriptors are fewer). */
+export const DEFAULT_MAX_CLIENT_CONNECTIONS = 4096;
 export const DEFAULT_WRITE_CONSISTENCY_OVERRIDE: number = Consistency.LOCAL_QUORUM;
 
 /** A config with every default filled in; `overrides` wins field by field. */
@@ -57,6 +68,9 @@ export function clientSideConfig(overrides: Partial<ClientSideConfig> = {}): Cli
   return {
     bind: { host: DEFAULT_BIND_HOST, port: DEFAULT_BIND_PORT },
     maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
+    maxClientConnections: DEFAULT_MAX_CLIENT_CONNECTIONS,
+    limits: { ...DEFAULT_CLIENT_LIMITS },
+    memoryBudget: defaultMemoryBudget(),
     peers: [],
     unsupportedWriteConsistencies: new Set(),
     writeConsistencyOverride: DEFAULT_WRITE_CONSISTENCY_OVERRIDE,
@@ -82,6 +96,16 @@ export function validateClientSideConfig(config: ClientSideConfig): void {
   const max = config.maxClientConnections;
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     invalid(`invalid max client connections ${max}: expected a positive integer`);
+  }
+  const limits = config.limits;
+  for (const [name, value] of Object.entries(limits)) {
+    const min = name.endsWith('Ms') ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < min) {
+      invalid(`invalid client limit ${name} ${value}: expected an integer >= ${min}`);
+    }
+  }
+  if (!Number.isSafeInteger(config.memoryBudget) || config.memoryBudget < 1) {
+    invalid(`invalid memory budget ${config.memoryBudget}: expected a positive number of bytes`);
   }
   if (config.rpcAddress !== undefined && isIP(config.rpcAddress) === 0) {
     invalid(`invalid rpc address '${config.rpcAddress}': expected an IP address`);

@@ -1,11 +1,26 @@
 // The client-facing server socket: plain TCP, or TLS when a certificate and key are given. It
 // accepts, counts and closes connections; what happens on a connection is the caller's business.
+//
+// Connections beyond the limit are closed on arrival: the limit is --max-client-connections, or
+// lower when the file descriptor limit leaves less room (descriptors.ts keeps a reserve for the
+// upstream connections and the health and metrics server). Accepted sockets get TCP keepalive,
+// so a peer that vanished without a FIN is found; a TLS handshake is bounded by the handshake
+// timeout.
 
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import { ProxyError, ProxyErrorCode } from '../errors.js';
+import { BurstLog } from './burst-log.js';
 import type { ClientTlsConfig } from './config.js';
+import {
+  clientConnectionsForDescriptors,
+  descriptorLimit,
+  reservedDescriptors,
+} from './descriptors.js';
 import { type ClientLog, SILENT_LOG } from './log.js';
+
+/** Why a connection was closed on arrival. */
+export type RefusalReason = 'max_connections' | 'descriptors';
 
 export interface ClientListenerOptions {
   host: string;
@@ -14,6 +29,12 @@ export interface ClientListenerOptions {
   tls?: ClientTlsConfig;
   /** Connections beyond this many open ones are closed on arrival and counted in `refused`. */
   maxClientConnections?: number;
+  /** The soft RLIMIT_NOFILE; read from the system when absent (tests pass one). */
+  descriptorLimit?: number;
+  /** Bounds a client's TLS handshake; 0 or absent: Node's default (120 s). */
+  handshakeTimeoutMs?: number;
+  /** TCP keepalive on accepted sockets after this long idle; 0 or absent: off. */
+  keepAliveMs?: number;
   log?: ClientLog;
 }
 
@@ -25,6 +46,10 @@ export interface ClientListener {
   readonly connections: number;
   /** Connections closed on arrival because of maxClientConnections. */
   readonly refused: number;
+  /** The same, by reason (descriptors: the limit came from descriptors, or accept() ran out). */
+  readonly refusedBy: Readonly<Record<RefusalReason, number>>;
+  /** The connection limit in force, if any. */
+  readonly maxConnections: number | undefined;
   /** Connections accepted since start (refused ones not included). */
   readonly accepted: number;
   /** Bytes read from and written to client sockets since start (TLS records included). */
@@ -42,8 +67,8 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'address not available on this machine',
 };
 
-/** At most one 'too many connections' warning per this interval. */
-const REFUSAL_WARNING_INTERVAL_MS = 10_000;
+/** accept() errors that mean the process or the system is out of descriptors. */
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -71,6 +96,7 @@ export async function startClientListener(
 ): Promise<ClientListener> {
   const log = options.log ?? SILENT_LOG;
   const open = new Set<Socket>();
+  const refusedBy: Record<RefusalReason, number> = { max_connections: 0, descriptors: 0 };
   let refused = 0;
   let accepted = 0;
   // Bytes of connections already closed; open ones are read off their sockets when asked, so
@@ -79,14 +105,24 @@ export async function startClientListener(
   let closedBytesWritten = 0;
   let server: Server;
 
+  const keepAliveMs = options.keepAliveMs ?? 0;
   const accept = (socket: Socket): void => {
     // Requests are small and answered at once: Nagle would hold them back for nothing.
     socket.setNoDelay(true);
+    if (keepAliveMs > 0) socket.setKeepAlive(true, keepAliveMs);
     onConnection(socket);
   };
 
   if (options.tls !== undefined) {
-    const tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key });
+    const handshakeTimeout =
+      options.handshakeTimeoutMs !== undefined && options.handshakeTimeoutMs > 0
+        ? { handshakeTimeout: options.handshakeTimeoutMs }
+        : {};
+    const tlsServer = createTlsServer({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ...handshakeTimeout,
+    });
     tlsServer.on('secureConnection', (socket: TLSSocket) => accept(socket));
     tlsServer.on('tlsClientError', (err, socket) => {
       log.debug({ err: err.message, remote: socket.remoteAddress }, 'client TLS handshake failed');
@@ -119,28 +155,41 @@ export async function startClientListener(
       );
     });
   });
-  if (options.maxClientConnections !== undefined) {
-    server.maxConnections = options.maxClientConnections;
-    // One warning per burst, not one per refused connection: a connection storm must not
-    // become a log storm. The count is exact in the metrics either way.
-    let lastWarning = -Infinity;
-    let refusedSinceWarning = 0;
-    server.on('drop', (data) => {
-      refused++;
-      refusedSinceWarning++;
-      const now = Date.now();
-      if (now - lastWarning < REFUSAL_WARNING_INTERVAL_MS) return;
-      log.warn(
-        {
-          remote: data?.remoteAddress,
-          max: options.maxClientConnections,
-          refused: refusedSinceWarning,
-        },
-        'client connection refused: too many connections',
-      );
-      lastWarning = now;
-      refusedSinceWarning = 0;
-    });
+  const fdLimit = options.descriptorLimit ?? descriptorLimit();
+  const fdMax = clientConnectionsForDescriptors(fdLimit);
+  const flagMax = options.maxClientConnections;
+  const limitedByDescriptors = fdMax !== undefined && (flagMax === undefined || fdMax < flagMax);
+  const maxConnections = limitedByDescriptors ? fdMax : flagMax;
+  const limitReason: RefusalReason = limitedByDescriptors ? 'descriptors' : 'max_connections';
+  if (limitedByDescriptors && fdLimit !== undefined) {
+    log.info(
+      {
+        descriptorLimit: fdLimit,
+        reserved: reservedDescriptors(fdLimit),
+        maxClientConnections: maxConnections,
+        configured: flagMax,
+      },
+      'client connections limited by the file descriptor limit',
+    );
+  }
+  // One warning per burst, not one per refused connection: a connection storm must not become a
+  // log storm. The count is exact in the metrics either way.
+  const refusalLogs: Record<RefusalReason, BurstLog> = {
+    max_connections: new BurstLog(log, 'warn', 'client connection refused: too many connections'),
+    descriptors: new BurstLog(
+      log,
+      'warn',
+      'client connection refused: file descriptors are running out',
+    ),
+  };
+  const refuse = (reason: RefusalReason, fields: object): void => {
+    refused++;
+    refusedBy[reason]++;
+    refusalLogs[reason].note({ max: maxConnections, descriptorLimit: fdLimit, ...fields });
+  };
+  if (maxConnections !== undefined) {
+    server.maxConnections = maxConnections;
+    server.on('drop', (data) => refuse(limitReason, { remote: data?.remoteAddress }));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -151,7 +200,14 @@ export async function startClientListener(
       resolve();
     });
   });
-  server.on('error', (err) => log.warn({ err: err.message }, 'client listener error'));
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    // libuv already closed the connection it could not give a descriptor (its EMFILE reserve).
+    if (err.code !== undefined && OUT_OF_DESCRIPTORS.has(err.code)) {
+      refuse('descriptors', { err: err.code });
+      return;
+    }
+    log.warn({ err: err.message }, 'client listener error');
+  });
 
   const address = server.address() as AddressInfo;
   let closed: Promise<void> | undefined;
@@ -170,6 +226,8 @@ export async function startClientListener(
     get refused() {
       return refused;
     },
+    refusedBy,
+    maxConnections,
     get accepted() {
       return accepted;
     },

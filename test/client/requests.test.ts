@@ -19,7 +19,8 @@ import { type ResultMessage, decodeResult } from '../../src/protocol/messages/re
 import { CqlWriter } from '../../src/protocol/writer.js';
 import { decodeInet, decodeText, decodeUuid } from '../../src/protocol/values.js';
 import { nameBasedUuid } from '../../src/client/uuids.js';
-import { BIG_CELL_LENGTH, MISSING_KEYSPACE_MESSAGE } from './fake-backend.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../src/client/limits.js';
+import { BIG_CELL_LENGTH, type FakeSession, MISSING_KEYSPACE_MESSAGE } from './fake-backend.js';
 import {
   type TestConnection,
   type TestProxy,
@@ -526,29 +527,44 @@ describe('backpressure', () => {
   });
 
   it('stops reading a client that does not read its responses, until it drains', async () => {
-    const p = await proxy();
+    // 1 MiB of output: before answers are seen, 32 KiB is expected of each (28 KiB after the
+    // first small answer), so about 36 requests are let through, not 100.
+    const p = await proxy({}, { limits: { ...DEFAULT_CLIENT_LIMITS, maxOutputBytes: 1 << 20 } });
     const c = await p.ready(4);
-    await c.request(queryFrame(4, 0, 'SELECT k FROM ks.t'));
-    const session = [...p.backend.sessions.values()][0];
-    if (session === undefined) throw new Error('no session');
+    const session = await firstSession(p, c);
     session.holding = true;
     c.socket.pause();
     const count = 100;
     for (let i = 1; i <= count; i++) c.send(queryFrame(4, i, 'SELECT BIG FROM ks.t'));
-    await waitFor(() => session.held.length === count);
+    await waitFor(() => p.side.limitsReport().pausedNow.output === 1);
+    const admitted = session.held.length;
+    expect(admitted).toBeGreaterThanOrEqual(30);
+    expect(admitted).toBeLessThanOrEqual(40);
+    // ~36 answers of 64 KiB: over 2 MiB for a client that reads nothing, so it stays paused.
     session.release();
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => p.side.limitsReport().queuedOutputBytes > 1 << 20);
+    expect(p.side.limitsReport().pausedNow.output).toBe(1);
     c.send(queryFrame(4, 500, 'SELECT k FROM ks.t'));
-    await new Promise((r) => setTimeout(r, 150));
-    expect(p.backend.received).toHaveLength(count + 1);
+    expect(p.backend.received).toHaveLength(1 + admitted);
+    session.holding = false;
     c.socket.resume();
     const last = await c.response(500);
     expect(result(last).kind).toBe(ResultKind.ROWS);
     const big = await c.response(count);
     const rows = result(big);
     expect(rows.kind === ResultKind.ROWS && rows.rows[0]?.[0]?.length).toBe(BIG_CELL_LENGTH);
+    expect(p.backend.received).toHaveLength(count + 2);
+    expect(p.side.limitsReport().pauses.output).toBeGreaterThanOrEqual(1);
   });
 });
+
+/** Runs one query so the connection's session exists, and returns it. */
+async function firstSession(p: TestProxy, c: TestConnection): Promise<FakeSession> {
+  await c.request(queryFrame(4, 0, 'SELECT k FROM ks.t'));
+  const session = [...p.backend.sessions.values()][0];
+  if (session === undefined) throw new Error('no session');
+  return session;
+}
 
 async function waitFor(check: () => boolean): Promise<void> {
   const deadline = Date.now() + 5000;

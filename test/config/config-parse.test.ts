@@ -27,7 +27,7 @@ describe('defaults', () => {
       bind: { host: '127.0.0.1', port: 9042 },
       proxyCertFile: undefined,
       proxyKeyFile: undefined,
-      maxClientConnections: undefined,
+      maxClientConnections: 4096,
       rpcAddress: undefined,
       dataCenter: undefined,
       tokens: undefined,
@@ -45,7 +45,18 @@ describe('defaults', () => {
       metrics: false,
       httpBind: { host: '0.0.0.0', port: 8000 },
       logLevel: 'info',
-      maxFrameLength: 256 * 1024 * 1024,
+      maxFrameLength: 16 * 1024 * 1024,
+      maxClientRequests: 1024,
+      maxClientRequestBytes: 64 * 1024 * 1024,
+      maxClientOutputBytes: 8 * 1024 * 1024,
+      memoryBudget: undefined,
+      maxQueuedRequests: 8192,
+      maxOrphanedStreams: 256,
+      maxPreparedCacheBytes: 64 * 1024 * 1024,
+      handshakeTimeoutMs: 10_000,
+      clientIdleTimeoutMs: 0,
+      clientWriteTimeoutMs: 30_000,
+      tcpKeepAliveMs: 60_000,
     };
     expect(c).toStrictEqual(expected);
   });
@@ -248,10 +259,87 @@ const FLAG_CASES: FlagCase[] = [
   },
   {
     name: 'max-frame-size',
-    value: '16MiB',
+    value: '32MiB',
     base: CP,
     check: (c) => c.maxFrameLength,
-    expected: 16 * 1024 * 1024,
+    expected: 32 * 1024 * 1024,
+  },
+  {
+    name: 'max-client-requests',
+    value: '256',
+    base: CP,
+    check: (c) => c.maxClientRequests,
+    expected: 256,
+  },
+  {
+    name: 'max-client-request-bytes',
+    value: '4MiB',
+    base: CP,
+    check: (c) => c.maxClientRequestBytes,
+    expected: 4 * 1024 * 1024,
+  },
+  {
+    name: 'max-client-output',
+    value: '512KiB',
+    base: CP,
+    check: (c) => c.maxClientOutputBytes,
+    expected: 512 * 1024,
+  },
+  {
+    name: 'memory-budget',
+    value: '1GiB',
+    base: CP,
+    check: (c) => c.memoryBudget,
+    expected: 1024 * 1024 * 1024,
+  },
+  {
+    name: 'max-queued-requests',
+    value: '100',
+    base: CP,
+    check: (c) => c.maxQueuedRequests,
+    expected: 100,
+  },
+  {
+    name: 'max-orphaned-streams',
+    value: '64',
+    base: CP,
+    check: (c) => c.maxOrphanedStreams,
+    expected: 64,
+  },
+  {
+    name: 'max-prepared-cache',
+    value: '8MiB',
+    base: CP,
+    check: (c) => c.maxPreparedCacheBytes,
+    expected: 8 * 1024 * 1024,
+  },
+  {
+    name: 'handshake-timeout',
+    value: '2s',
+    base: CP,
+    check: (c) => c.handshakeTimeoutMs,
+    expected: 2_000,
+  },
+  {
+    name: 'client-idle-timeout',
+    value: '5m',
+    base: CP,
+    check: (c) => c.clientIdleTimeoutMs,
+    expected: 300_000,
+  },
+  {
+    name: 'client-write-timeout',
+    value: '1m',
+    base: CP,
+    check: (c) => c.clientWriteTimeoutMs,
+    expected: 60_000,
+  },
+  {
+    name: 'tcp-keepalive',
+    value: '0',
+    base: CP,
+    check: (c) => c.tcpKeepAliveMs,
+    expected: 0,
   },
   {
     name: 'rpc-address',
@@ -628,6 +716,11 @@ describe('drain timeout', () => {
     expect(ok([...CP, '--drain-timeout', '0']).drainTimeoutMs).toBe(0);
     expect(ok([...CP, '--drain-timeout', '0s']).drainTimeoutMs).toBe(0);
     expect(ok([...CP], { DRAIN_TIMEOUT: '0ms' }).drainTimeoutMs).toBe(0);
+  });
+
+  it('reads --memory-budget auto (any case) as "derive from the heap limit"', () => {
+    expect(ok([...CP, '--memory-budget', 'AUTO']).memoryBudget).toBeUndefined();
+    expect(ok([...CP], { MEMORY_BUDGET: '256MiB' }).memoryBudget).toBe(256 * 1024 * 1024);
   });
 });
 
