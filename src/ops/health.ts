@@ -4,6 +4,11 @@
 // cql-proxy (cql-proxy-behaviour.md §5): /liveness is always 200 `ok`; /readiness is 200 while
 // the control connection is up or has been down for less than --readiness-timeout, else 503, with
 // the body {"OutageDuration": "<Go duration>"}. We keep both and that field, and add:
+// - readiness follows what can serve: it is also 200, whatever the control connection, while any
+//   node is usable (a pool of the default session has an open connection). Requests go over the
+//   pools, not the control connection, which may come back later than they do: a proxy that
+//   serves must not be taken out of rotation meanwhile (the cluster retries the control
+//   connection as soon as a node's pool reconnects, upstream/cluster.ts);
 // - readiness also fails while the proxy is starting (the HTTP server listens before the cluster
 //   is reached, so a probe sees "starting" rather than a refused connection) and while it drains
 //   at shutdown (so a load balancer stops sending clients before connections close);
@@ -35,7 +40,10 @@ export interface HealthState {
 export interface ReadinessBody {
   /** cql-proxy's field: the control connection's outage as a Go duration ("0s", "1m2.5s"). */
   OutageDuration: string;
-  /** UP (ready), DOWN (outage too long), STARTING or DRAINING (not ready). */
+  /**
+   * UP (ready: a node is usable, or the control connection's outage is shorter than the readiness
+   * timeout), DOWN (no node usable and the outage too long), STARTING or DRAINING (not ready).
+   */
   status: 'UP' | 'DOWN' | Exclude<Phase, 'RUNNING'>;
   controlConnection: 'UP' | 'DOWN';
   outageMs: number;
@@ -69,7 +77,7 @@ export function readinessBody(state: HealthState, readinessTimeoutMs: number): R
   let status: ReadinessBody['status'];
   if (state.phase !== Phase.RUNNING) status = state.phase;
   else if (cluster === undefined) status = Phase.STARTING;
-  else status = outageMs < readinessTimeoutMs ? 'UP' : 'DOWN';
+  else status = up > 0 || outageMs < readinessTimeoutMs ? 'UP' : 'DOWN';
   return {
     OutageDuration: goDuration(outageMs),
     status,

@@ -41,6 +41,17 @@ export interface ClusterMetricsSource {
     bytesRead: number;
     bytesWritten: number;
   }[];
+  /** The cluster side's limits (Cluster.upstreamLimits); read as zero when absent. */
+  upstreamLimits?(): UpstreamLimitsSource;
+}
+
+/** The prepared statement cache, orphaned stream ids and replaced connections. */
+export interface UpstreamLimitsSource {
+  readonly preparedCacheEntries: number;
+  readonly preparedCacheBytes: number;
+  readonly preparedCacheEvictions: number;
+  readonly orphanedStreams: number;
+  readonly connectionsReplaced: number;
 }
 
 export interface ProxyMetricsOptions {
@@ -333,6 +344,43 @@ export class ProxyMetrics {
         );
       },
     });
+    // Upstream limits: what the cluster side does so that no client (and no node) can hurt the
+    // proxy or its neighbours.
+    const limitValue = (read: (l: UpstreamLimitsSource) => number) => (): number => {
+      const limits = this.cluster?.upstreamLimits?.();
+      return limits === undefined ? 0 : read(limits);
+    };
+    gauge(
+      registers,
+      `${p}prepared_cache_entries`,
+      'PREPARE frames in the prepared statement cache (one per statement and session)',
+      limitValue((l) => l.preparedCacheEntries),
+    );
+    gauge(
+      registers,
+      `${p}prepared_cache_bytes`,
+      'What the prepared statement cache holds against its byte budget (frames plus overhead)',
+      limitValue((l) => l.preparedCacheBytes),
+    );
+    counter(
+      registers,
+      `${p}prepared_cache_evictions_total`,
+      'Prepared statements evicted from the cache to stay within its byte budget',
+      limitValue((l) => l.preparedCacheEvictions),
+    );
+    gauge(
+      registers,
+      `${p}upstream_orphaned_streams`,
+      'Stream ids held by requests that timed out and that the node has not answered yet',
+      limitValue((l) => l.orphanedStreams),
+    );
+    counter(
+      registers,
+      `${p}upstream_connections_replaced_total`,
+      'Connections to nodes replaced because too many of their stream ids were orphaned',
+      limitValue((l) => l.connectionsReplaced),
+    );
+
     const ready = options.ready;
     if (ready !== undefined) {
       gauge(registers, `${p}ready`, 'Whether /readiness answers 200', () => (ready() ? 1 : 0));

@@ -66,6 +66,8 @@ export class FramedSocket {
   /** Frame bytes the kernel has taken since the socket opened: progress, for write timeouts. */
   private flushed = 0;
   private readonly onQueuedBytes: ((delta: number) => void) | undefined;
+  /** The frames the socket's close dropped unwritten, until takeUnwritten() takes them. */
+  private droppedAtClose: Buffer[] = [];
 
   constructor(socket: Socket, options: FramedSocketOptions) {
     this.socket = socket;
@@ -165,9 +167,30 @@ export class FramedSocket {
     this.options.onWritten?.();
   };
 
+  /**
+   * The frames queued and never handed to the socket, taken out of the queue (their bytes given
+   * back); after the socket closed, the ones its close dropped. A connection that is lost can so
+   * tell which requests never left the process: they are safe to send elsewhere. (Frames already
+   * handed to the socket may have reached the peer in part, so they are not counted.)
+   */
+  takeUnwritten(): Buffer[] {
+    if (this.pending.length === 0) {
+      const dropped = this.droppedAtClose;
+      this.droppedAtClose = [];
+      return dropped;
+    }
+    const frames = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (bytes > 0) this.onQueuedBytes?.(-bytes);
+    return frames;
+  }
+
   /** Forgets what was queued and never written, giving its bytes back. */
   private dropQueued(): void {
     const bytes = this.pendingBytes + this.inSocketBytes;
+    this.droppedAtClose = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
     this.inSocket.length = 0;

@@ -26,8 +26,8 @@ import {
   type ContactPointTls,
   type Endpoint,
 } from './endpoint.js';
-import { NodePool } from './node-pool.js';
-import { PreparedCache } from './prepared-cache.js';
+import { DEFAULT_MAX_ORPHANED_STREAMS, NodePool } from './node-pool.js';
+import { DEFAULT_PREPARED_CACHE_BYTES, PreparedCache } from './prepared-cache.js';
 import { RequestTimeouts } from './request-timeouts.js';
 import {
   Session,
@@ -61,7 +61,21 @@ export interface ClusterOptions {
   requestTimeoutMs: number;
   maxQueuedRequests: number;
   maxFrameLength: number;
-  preparedCacheSize: number;
+  /**
+   * Budget of the prepared statement cache: each cached PREPARE costs its frame's bytes plus a
+   * small overhead; least recently used out beyond it. DEFAULT_PREPARED_CACHE_BYTES when absent.
+   */
+  preparedCacheBytes?: number;
+  /**
+   * @deprecated Ignored: the cache is bounded in bytes (preparedCacheBytes). Accepted only until
+   * every caller stops passing it.
+   */
+  preparedCacheSize?: number;
+  /**
+   * Orphaned stream ids (requests timed out, never answered) beyond which a pooled connection is
+   * replaced. DEFAULT_MAX_ORPHANED_STREAMS when absent.
+   */
+  maxOrphanedStreams?: number;
   refreshDebounceMs: number;
   /** Keyspace sessions unused this long close their connections (reopened on use); 0: never. */
   sessionIdleMs?: number;
@@ -82,6 +96,18 @@ export interface ClusterNode {
 
 export interface ClusterMetrics extends SessionMetrics {
   controlReconnects: number;
+  /** Pooled connections replaced for too many orphaned stream ids. */
+  connectionsReplaced: number;
+}
+
+/** The cluster's defences against misbehaving clients and nodes, as metrics show them. */
+export interface UpstreamLimitsState {
+  preparedCacheEntries: number;
+  preparedCacheBytes: number;
+  preparedCacheEvictions: number;
+  /** Orphaned stream ids over every pooled connection. */
+  orphanedStreams: number;
+  connectionsReplaced: number;
 }
 
 /** One node as health and metrics report it. */
@@ -101,7 +127,11 @@ export const DEFAULT_SESSION_IDLE_MS = 10 * 60_000;
 
 export class Cluster implements Backend {
   info: ClusterInfo;
-  readonly metrics: ClusterMetrics = { ...newSessionMetrics(), controlReconnects: 0 };
+  readonly metrics: ClusterMetrics = {
+    ...newSessionMetrics(),
+    controlReconnects: 0,
+    connectionsReplaced: 0,
+  };
   private readonly options: ClusterOptions;
   private readonly logger: Logger;
   private nodes = new Map<string, ClusterNode>();
@@ -118,6 +148,10 @@ export class Cluster implements Backend {
   /** Reconnection attempts since the control connection was last up. */
   private controlAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** A control connection attempt is running (connectControl after the timer fired). */
+  private controlConnecting = false;
+  /** A node came back during that attempt: if it fails, the next one goes at once. */
+  private controlRetryAtOnce = false;
   private refreshTimer: NodeJS.Timeout | undefined;
   private outageSince: number | undefined;
   private closedFlag = false;
@@ -126,7 +160,16 @@ export class Cluster implements Backend {
     this.options = options;
     this.logger = options.logger;
     this.info = info;
-    this.preparedCache = new PreparedCache(options.preparedCacheSize);
+    this.preparedCache = new PreparedCache(
+      options.preparedCacheBytes ?? DEFAULT_PREPARED_CACHE_BYTES,
+      {
+        onEvictions: (summary) =>
+          this.logger.info(
+            { ...summary, budget: this.preparedCache.budgetBytes },
+            'prepared statement cache full: least recently used statements evicted',
+          ),
+      },
+    );
     this.timeouts = new RequestTimeouts(options.requestTimeoutMs, () => this.metrics.timeouts++);
     const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     if (idleMs > 0) {
@@ -204,6 +247,21 @@ export class Cluster implements Backend {
       }
     }
     return [...states.values()];
+  }
+
+  /** The prepared cache's size, orphaned stream ids and replaced connections (metrics). */
+  upstreamLimits(): UpstreamLimitsState {
+    let orphanedStreams = 0;
+    for (const session of this.openSessions) {
+      for (const pool of session.nodePools) orphanedStreams += pool.orphanedStreams;
+    }
+    return {
+      preparedCacheEntries: this.preparedCache.entryCount,
+      preparedCacheBytes: this.preparedCache.bytes,
+      preparedCacheEvictions: this.preparedCache.evictions,
+      orphanedStreams,
+      connectionsReplaced: this.metrics.connectionsReplaced,
+    };
   }
 
   /** Closed connections' byte counts, kept so the per-node totals never go down. */
@@ -328,6 +386,9 @@ export class Cluster implements Backend {
       backoff: o.reconnect,
       logger: this.logger,
       warmUp: (connection) => session.warmUp(connection),
+      maxOrphanedStreams: o.maxOrphanedStreams ?? DEFAULT_MAX_ORPHANED_STREAMS,
+      retireTimeoutMs: o.requestTimeoutMs,
+      onConnectionReplaced: () => this.metrics.connectionsReplaced++,
       connect: (onClose) =>
         UpstreamConnection.connect({
           endpoint: node.endpoint,
@@ -349,6 +410,9 @@ export class Cluster implements Backend {
             onAvailabilityChange: (up: boolean) => {
               if (up) this.logger.info({ node: node.key, address: node.address }, 'node is up');
               else this.logger.warn({ node: node.key, address: node.address }, 'node is down');
+              // A node that takes connections again can very likely be a control connection
+              // too: do not wait out the control connection's backoff (up to a minute) for it.
+              if (up) this.reconnectControlNow();
               for (const l of this.nodeListeners) l(node, up);
             },
           }
@@ -443,23 +507,49 @@ export class Cluster implements Backend {
   }
 
   private scheduleControlReconnect(): void {
-    if (this.closedFlag || this.reconnectTimer !== undefined) return;
+    if (this.closedFlag || this.reconnectTimer !== undefined || this.controlConnecting) return;
     // The first attempt goes at once, to the other nodes: while there is no control connection,
     // schema change events are lost to the clients. Only repeated failures back off.
     const delay = this.controlAttempts++ === 0 ? 0 : this.controlBackoff.next();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.metrics.controlReconnects++;
+      this.controlConnecting = true;
+      this.controlRetryAtOnce = false;
       const known = [...this.nodes.values()].map((n) => n.endpoint);
       void this.initialEndpoints()
         .catch(() => [] as Endpoint[])
         .then((initial) => this.connectControl([...known, ...initial], false))
-        .catch((err: unknown) => {
-          this.logger.debug({ err: errorMessage(err) }, 'control connection attempt failed');
-          this.scheduleControlReconnect();
-        });
+        .then(
+          () => {
+            this.controlConnecting = false;
+          },
+          (err: unknown) => {
+            this.controlConnecting = false;
+            this.logger.debug({ err: errorMessage(err) }, 'control connection attempt failed');
+            if (this.controlRetryAtOnce) this.reconnectControlNow();
+            else this.scheduleControlReconnect();
+          },
+        );
     }, delay);
     this.reconnectTimer.unref();
+  }
+
+  /**
+   * A node's pool has a connection again while the control connection is down: try the control
+   * connection now rather than when its backoff says (readiness and schema events wait for it).
+   */
+  private reconnectControlNow(): void {
+    if (this.closedFlag || this.controlConnected) return;
+    if (this.controlConnecting) {
+      this.controlRetryAtOnce = true;
+      return;
+    }
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.controlBackoff.reset();
+    this.controlAttempts = 0;
+    this.scheduleControlReconnect();
   }
 
   private onEvent(frame: Buffer): void {

@@ -55,17 +55,11 @@ import type { Endpoint } from './endpoint.js';
 import { handshake } from './handshake.js';
 import type { ControlResponse, HandshakeChannel } from './handshake.js';
 import { HeartbeatMonitor } from './heartbeat.js';
+import type { ResponseHandler } from './pooled-connection.js';
 import { MAX_STREAM_IDS, StreamIdAllocator } from './stream-ids.js';
 
 export type { ControlResponse } from './handshake.js';
-
-/** Receives the response to one forwarded request, or the news that it will never come. */
-export interface ResponseHandler {
-  /** The whole response frame: a view, raw (maybe compressed), the upstream stream id in it. */
-  onResponse(frame: Buffer): void;
-  /** The connection closed before the response arrived; called at most once, never after onResponse. */
-  onClosed(error: Error): void;
-}
+export type { ResponseHandler } from './pooled-connection.js';
 
 export type ConnectionLogLevel = 'debug' | 'info' | 'warn';
 
@@ -155,6 +149,19 @@ export class UpstreamConnection {
   private heartbeatPending = false;
   private drainListeners: (() => void)[] = [];
   private drainCheckScheduled = false;
+  /** Stream ids whose request timed out and whose answer has not arrived yet (orphan()). */
+  private orphans = 0;
+  /**
+   * The handler of every orphaned stream id of this connection, made once: orphaning allocates
+   * nothing, and the timed-out request it replaces can be garbage-collected.
+   */
+  private readonly orphanHandler: ResponseHandler = {
+    onResponse: () => this.orphanAnswered(),
+    onClosed: () => undefined,
+  };
+  /** Set by retire(): the connection closes once only orphaned stream ids remain. */
+  private retiring = false;
+  private retireTimer: NodeJS.Timeout | undefined;
 
   private constructor(socket: Socket, options: UpstreamConnectionOptions, version: number) {
     this.endpoint = options.endpoint;
@@ -288,6 +295,11 @@ export class UpstreamConnection {
     return this.state === 'closed' ? 0 : this.ids.inFlight;
   }
 
+  /** Stream ids held by timed-out requests whose answer has not arrived (see orphan()). */
+  get orphanedStreams(): number {
+    return this.state === 'closed' ? 0 : this.orphans;
+  }
+
   /** Stream ids still free. */
   get availableStreams(): number {
     return this.state === 'open' ? this.ids.available : 0;
@@ -344,6 +356,52 @@ export class UpstreamConnection {
     this.scheduleDrainCheck();
   }
 
+  /**
+   * The request that registered `handler` on `streamId` gave up waiting (it timed out). The id
+   * stays taken until the node answers (a node may still answer on it: reusing the id earlier
+   * would hand that late answer to another request), but the handler is dropped for a shared
+   * no-op, so the request and the client frame it holds can be collected, and the id is counted
+   * as orphaned until the answer comes. False when `streamId` is not `handler`'s.
+   */
+  orphan(streamId: number, handler: ResponseHandler): boolean {
+    if (this.state === 'closed' || !(streamId >= 0 && streamId < MAX_STREAM_IDS)) return false;
+    if (this.handlers[streamId] !== handler) return false;
+    this.handlers[streamId] = this.orphanHandler;
+    this.orphans++;
+    return true;
+  }
+
+  /**
+   * The pool replaced this connection (too many orphaned stream ids): it closes as soon as every
+   * id still taken is an orphan, so that no live request is cut off, or after `timeoutMs` at the
+   * latest (by then every request sent on it has timed out anyway). Requests sent meanwhile are
+   * still served.
+   */
+  retire(timeoutMs: number): void {
+    if (this.state === 'closed' || this.retiring) return;
+    this.retiring = true;
+    this.retireTimer = setTimeout(() => this.closeRetired(), Math.max(0, timeoutMs));
+    this.retireTimer.unref();
+    this.closeIfOnlyOrphans();
+  }
+
+  private orphanAnswered(): void {
+    this.orphans--;
+  }
+
+  private closeIfOnlyOrphans(): void {
+    if (this.ids.inFlight <= this.orphans) this.closeRetired();
+  }
+
+  private closeRetired(): void {
+    this.close(
+      new ProxyError(
+        ProxyErrorCode.CONNECTION_CLOSED,
+        `connection to ${this.endpoint.key} replaced: too many orphaned stream ids`,
+      ),
+    );
+  }
+
   /** Closes at once; requests in flight fail with `error` (or a CONNECTION_CLOSED error). */
   close(error?: Error): void {
     if (this.state === 'closed') return;
@@ -357,13 +415,19 @@ export class UpstreamConnection {
       );
     this.closeReason = reason;
     this.heartbeat.stop();
+    if (this.retireTimer !== undefined) clearTimeout(this.retireTimer);
+    // Frames still queued never reached the node: their requests may go elsewhere, whatever they
+    // are (the handlers are told so).
+    const unsent = unsentStreamIds(this.framed.takeUnwritten());
     this.framed.destroy();
+    this.orphans = 0;
     for (let id = 0; id < MAX_STREAM_IDS; id++) {
       const handler = this.handlers[id];
       if (handler === undefined) continue;
       this.handlers[id] = undefined;
       this.ids.release(id);
-      this.callSafely(() => handler.onClosed(reason), 'onClosed');
+      const notSent = unsent?.has(id) === true;
+      this.callSafely(() => handler.onClosed(reason, notSent), 'onClosed');
     }
     this.fireDrainListeners();
     if (wasOpen) this.callSafely(() => this.options.onClose?.(this, error), 'onClose');
@@ -487,6 +551,7 @@ export class UpstreamConnection {
         `a response handler for ${this.endpoint.key} threw: ${errorMessage(err)}`,
       );
     }
+    if (this.retiring) this.closeIfOnlyOrphans();
   }
 
   /**
@@ -686,6 +751,14 @@ export class UpstreamConnection {
       this.options.log?.('warn', `${what} for ${this.endpoint.key} threw: ${errorMessage(err)}`);
     }
   }
+}
+
+/** The stream ids patched into frames that were never written; undefined when there are none. */
+function unsentStreamIds(frames: readonly Buffer[]): Set<number> | undefined {
+  if (frames.length === 0) return undefined;
+  const ids = new Set<number>();
+  for (const frame of frames) ids.add(frame.readInt16BE(2));
+  return ids;
 }
 
 function checkOptions(options: UpstreamConnectionOptions): void {

@@ -43,6 +43,12 @@ export interface ForwardedRequest {
    * (compressed with the session's compression), or a proxy-made ERROR (uncompressed).
    */
   onResponse: (frame: Buffer) => void;
+  /**
+   * Who sent it (the client connection), when known. Only compared by identity: when every stream
+   * id is taken, waiting requests are served round robin by owner, so a client with many queued
+   * requests cannot hold back another client's one. Requests without an owner share one turn.
+   */
+  owner?: object;
 }
 
 /** Connections to every node for one (protocol version, keyspace, compression). */

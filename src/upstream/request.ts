@@ -33,7 +33,11 @@ export class Request implements ResponseHandler, TimedRequest {
   private current: { pool: NodePool; connection: PooledConnection } | undefined;
   sameNodeRetries = 0;
   unavailableRetried = false;
-  private repreparing = false;
+  /**
+   * While the UNPREPARED repair's PREPARE is in flight: its upstream stream id (the request's own
+   * frame holds the id of the request itself); -1 otherwise.
+   */
+  private reprepareStream = -1;
   done = false;
   /** The last error a node answered, returned if the plan runs out. */
   private lastError: Buffer | undefined;
@@ -55,12 +59,25 @@ export class Request implements ResponseHandler, TimedRequest {
     this.startedAt = session.observer === undefined ? 0 : performance.now();
   }
 
+  /** Who sent it (the client connection), for the fair wait queue. */
+  get owner(): object | undefined {
+    return this.forwarded.owner;
+  }
+
   /**
    * PREPARE is always safe to repeat; otherwise the client side knows (asked lazily). A method, not
    * an arrow property: a closure per request would be an allocation on the hot path.
    */
   idempotent(): boolean {
-    return this.opcode === Opcode.PREPARE || this.forwarded.idempotent();
+    if (this.opcode === Opcode.PREPARE) return true;
+    // The client side works it out from the body, lazily; a body it cannot read must not leave
+    // the request unanswered (an exception here would be swallowed by the connection and the
+    // client would wait for the timeout). Unknown means not safe to repeat.
+    try {
+      return this.forwarded.idempotent();
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -100,8 +117,8 @@ export class Request implements ResponseHandler, TimedRequest {
   onResponse(frame: Buffer): void {
     if (this.done) return;
     const opcode = frame.readUInt8(4);
-    if (this.repreparing) {
-      this.repreparing = false;
+    if (this.reprepareStream >= 0) {
+      this.reprepareStream = -1;
       if (
         opcode === Opcode.RESULT &&
         this.current !== undefined &&
@@ -124,23 +141,30 @@ export class Request implements ResponseHandler, TimedRequest {
   }
 
   private onError(frame: Buffer): void {
-    const body = this.session.responseBody(frame);
+    // Everything that reads the body stays inside the try: a body that cannot be decompressed or
+    // decoded goes to the client as the node sent it, now. An exception escaping from here would
+    // be swallowed by the connection, and the client would wait for the request timeout.
+    let body: Buffer;
     let error: CqlErrorMessage;
+    let unpreparedId: Buffer | undefined;
     try {
+      body = this.session.responseBody(frame);
       error = decodeError(body, this.session.version);
+      if (error.code === ErrorCode.UNPREPARED) unpreparedId = peekUnpreparedId(body);
     } catch {
       this.finish(frame, UNREADABLE_ERROR);
       return;
     }
     if (error.code === ErrorCode.UNPREPARED) {
-      const id = peekUnpreparedId(body);
-      const prepare = id === undefined ? undefined : this.session.cachedPrepareFor(id);
+      const prepare =
+        unpreparedId === undefined ? undefined : this.session.cachedPrepareFor(unpreparedId);
       if (prepare !== undefined && this.current !== undefined) {
         this.lastError = frame;
         this.lastErrorCode = error.code;
-        this.repreparing = true;
-        if (this.current.connection.send(prepare, this)) return;
-        this.repreparing = false;
+        if (this.current.connection.send(prepare, this)) {
+          this.reprepareStream = prepare.readInt16BE(2);
+          return;
+        }
       }
       this.finish(frame, error.code);
       return;
@@ -157,9 +181,19 @@ export class Request implements ResponseHandler, TimedRequest {
     this.retry(decision);
   }
 
-  onClosed(error: Error): void {
+  onClosed(error: Error, unsent = false): void {
     if (this.done) return;
-    if (this.repreparing) this.repreparing = false;
+    if (unsent) {
+      this.resendUnsent(error);
+      return;
+    }
+    if (this.reprepareStream >= 0) {
+      // The node answered the request itself UNPREPARED, so it did not run it; only the repair's
+      // PREPARE was lost. Sending the request elsewhere is safe whatever it is.
+      this.reprepareStream = -1;
+      this.retry('next-node');
+      return;
+    }
     const decision = decideOnConnectionClosed(this);
     if (decision === 'give-up') {
       this.failWith(
@@ -169,6 +203,27 @@ export class Request implements ResponseHandler, TimedRequest {
       return;
     }
     this.retry(decision);
+  }
+
+  /**
+   * The connection closed with the request's frame still queued in the proxy: no node saw it, so
+   * it goes to any node that can take it now, whatever its idempotency (the whole plan again, and
+   * another connection to the same node as a last resort). Failing that, the client is told the
+   * request was not sent, so it knows it may safely send it again.
+   */
+  private resendUnsent(error: Error): void {
+    this.session.metrics.retries++;
+    const lost = this.current;
+    if (this.retryPlan()) return;
+    const other = lost?.pool.pickOther(lost.connection);
+    if (lost !== undefined && other !== undefined && other.send(this.frame, this)) {
+      this.current = { pool: lost.pool, connection: other };
+      return;
+    }
+    this.failWith(
+      ErrorCode.SERVER_ERROR,
+      `Proxy could not send the request: the connection to the cluster closed before the request was written (${error.message}) and no other connection could take it; the request was not sent`,
+    );
   }
 
   private retry(decision: Exclude<RetryDecision, 'give-up'>): void {
@@ -196,11 +251,27 @@ export class Request implements ResponseHandler, TimedRequest {
     if (this.done) return;
     // The timeout list unlinks a request before failing it; every other caller fails it linked.
     const origin = this.timeoutLinked ? ErrorOrigin.PROXY : ErrorOrigin.TIMEOUT;
+    // Before finish(): once the client has its answer it may reuse the frame, and the upstream
+    // stream id is read from it.
+    if (origin === ErrorOrigin.TIMEOUT) this.orphanStream();
     this.finish(
       errorFrame(this.session.version, this.clientStreamId, { code, message }),
       code,
       origin,
     );
+  }
+
+  /**
+   * A timed-out request still holds a stream id on its connection until the node answers: tell
+   * the connection, so that it counts the id as orphaned and drops its reference to this request
+   * (the pool replaces a connection with too many of them). Not started or not in flight: nothing.
+   */
+  private orphanStream(): void {
+    const current = this.current;
+    if (current === undefined) return;
+    const streamId = this.reprepareStream >= 0 ? this.reprepareStream : this.frame.readInt16BE(2);
+    if (current.connection.orphan?.(streamId, this) === true)
+      current.pool.noteOrphaned(current.connection);
   }
 
   private finish(

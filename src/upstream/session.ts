@@ -2,13 +2,18 @@
 // request traffic over them. Requests are spread round robin across nodes, least busy connection
 // first; when every connection is out of stream ids they wait in a bounded queue, and beyond it
 // the client gets OVERLOADED at once instead of the proxy buffering without bound.
+//
+// The wait queue is fair between clients: each owner (client connection) has its own FIFO, and
+// the owners are served round robin, one request per turn. When the queue is full, the owner with
+// the most requests waiting gives up its newest one to a client that has fewer, so a client that
+// floods cannot starve the others, in the queue or at its door.
 
 import type { BodyCompressionName, BodyCompressor } from '../protocol/compression.js';
 import { ErrorCode, ResultKind } from '../protocol/constants.js';
 import type { Logger } from '../ops/logger.js';
 import type { BackendSession, ForwardedRequest } from './contract.js';
 import type { NodePool } from './node-pool.js';
-import type { PreparedCache } from './prepared-cache.js';
+import type { CachedPrepare, PreparedCache } from './prepared-cache.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { Request, responseBodyOf } from './request.js';
 import type { RequestTimeouts } from './request-timeouts.js';
@@ -72,6 +77,33 @@ export interface SessionOptions {
   reopen?: (session: Session) => Promise<readonly NodePool[]>;
 }
 
+/** Cached statements prepared on a new connection before it takes traffic: the most recently used. */
+export const WARM_UP_BEFORE_TRAFFIC = 256;
+/** How many of those are in flight at once (a new connection has all its stream ids free). */
+const WARM_UP_CONCURRENCY = 64;
+/** The older ones follow in the background, this many at a time, while the connection serves. */
+export const WARM_UP_BACKGROUND_CONCURRENCY = 4;
+
+/** The owner of requests that do not name one: they share one turn of the wait queue. */
+const NO_OWNER: object = {};
+
+/** One owner's waiting requests, oldest first, and its place in the ring of owners served in turn. */
+class OwnerQueue {
+  readonly owner: object;
+  readonly items: (Request | undefined)[] = [];
+  head = 0;
+  prev: OwnerQueue = this;
+  next: OwnerQueue = this;
+
+  constructor(owner: object) {
+    this.owner = owner;
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+}
+
 /** The handler of background requests whose answer does not matter. */
 const IGNORE_RESPONSE: ResponseHandler = { onResponse: () => undefined, onClosed: () => undefined };
 
@@ -95,8 +127,11 @@ export class Session implements BackendSession {
   /** Replaced, never mutated, when the topology changes: requests keep the array they started with. */
   private pools: readonly NodePool[] = [];
   private roundRobin = 0;
-  private readonly waiting: Request[] = [];
-  private waitingHead = 0;
+  /** The wait queue: one FIFO per owner, in a ring served round robin from `turn`. */
+  private readonly waitingBy = new Map<object, OwnerQueue>();
+  private turn: OwnerQueue | undefined;
+  /** Requests in the wait queue, over every owner (those that timed out there included). */
+  private waitingCount = 0;
   private uncongestedListeners: (() => void)[] = [];
   private congestionPoll: NodeJS.Timeout | undefined;
   private readonly decompress: ((body: Buffer) => Buffer) | undefined;
@@ -144,8 +179,7 @@ export class Session implements BackendSession {
     const pools = this.pools;
     const start = this.roundRobin;
     this.roundRobin = (start + 1) % Math.max(1, pools.length);
-    if (this.waitingHead < this.waiting.length || !request.start(pools, start))
-      this.enqueue(request);
+    if (this.waitingCount > 0 || !request.start(pools, start)) this.enqueue(request);
   }
 
   /** True while the session's idle pools are closed or reopening. */
@@ -155,7 +189,7 @@ export class Session implements BackendSession {
 
   /** No request waiting or in flight on any of its connections. */
   get idle(): boolean {
-    if (this.waitingHead < this.waiting.length) return false;
+    if (this.waitingCount > 0) return false;
     for (const p of this.pools) if (p.inFlight > 0) return false;
     return true;
   }
@@ -185,26 +219,108 @@ export class Session implements BackendSession {
         this.waking = false;
         this.dormant = true;
         const message = `Proxy could not reopen connections to the cluster: ${err instanceof Error ? err.message : String(err)}`;
-        while (this.waitingHead < this.waiting.length) {
-          const request = this.waiting[this.waitingHead];
-          this.waiting[this.waitingHead++] = undefined as unknown as Request;
-          request?.failWith(ErrorCode.SERVER_ERROR, message);
-        }
+        this.failAllWaiting(message);
       },
     );
   }
 
-  /** Into the wait queue, bounded; OVERLOADED beyond the bound. */
+  /** Into the owner's wait queue, bounded in total; OVERLOADED beyond the bound. */
   private queue(request: Request): void {
-    if (this.waiting.length - this.waitingHead >= this.options.maxQueuedRequests) {
-      this.metrics.overloaded++;
-      request.failWith(
-        ErrorCode.OVERLOADED,
-        `Proxy is overloaded: ${this.options.maxQueuedRequests} requests already wait for a free connection`,
-      );
+    const owner = request.owner ?? NO_OWNER;
+    if (this.waitingCount >= this.options.maxQueuedRequests && !this.makeRoomFor(owner)) {
+      this.overloaded(request);
       return;
     }
-    this.waiting.push(request);
+    let q = this.waitingBy.get(owner);
+    if (q === undefined) {
+      q = new OwnerQueue(owner);
+      this.waitingBy.set(owner, q);
+      this.link(q);
+    }
+    q.items.push(request);
+    this.waitingCount++;
+  }
+
+  private overloaded(request: Request): void {
+    this.metrics.overloaded++;
+    request.failWith(
+      ErrorCode.OVERLOADED,
+      `Proxy is overloaded: ${this.options.maxQueuedRequests} requests already wait for a free connection`,
+    );
+  }
+
+  /**
+   * The wait queue is full and `owner` wants a place. Requests that timed out while waiting are
+   * dropped first. Then, if another owner has at least two more requests waiting than `owner`,
+   * its newest one is answered OVERLOADED and its place goes to `owner`: the longest queue pays,
+   * not the client that waits least. False: nothing could be freed, `owner` is refused.
+   */
+  private makeRoomFor(owner: object): boolean {
+    let longest: OwnerQueue | undefined;
+    for (const q of [...this.waitingBy.values()]) {
+      while (q.length > 0 && q.items[q.head]?.done === true) this.shift(q);
+      if (q.length === 0) this.unlink(q);
+      else if (longest === undefined || q.length > longest.length) longest = q;
+    }
+    if (this.waitingCount < this.options.maxQueuedRequests) return true;
+    const own = this.waitingBy.get(owner)?.length ?? 0;
+    if (longest === undefined || longest.owner === owner || longest.length < own + 2) return false;
+    const evicted = longest.items.pop();
+    this.waitingCount--;
+    if (longest.length === 0) this.unlink(longest);
+    // Failed last: its answer may run code that comes back to this queue.
+    if (evicted !== undefined) this.overloaded(evicted);
+    return true;
+  }
+
+  /** Drops the head of `q` (started, or finished while waiting). */
+  private shift(q: OwnerQueue): void {
+    q.items[q.head++] = undefined;
+    this.waitingCount--;
+    if (q.head > 1024 && q.head * 2 > q.items.length) {
+      q.items.splice(0, q.head);
+      q.head = 0;
+    }
+  }
+
+  /** Adds an owner's queue to the ring, last in turn. */
+  private link(q: OwnerQueue): void {
+    const turn = this.turn;
+    if (turn === undefined) {
+      q.prev = q;
+      q.next = q;
+      this.turn = q;
+      return;
+    }
+    q.prev = turn.prev;
+    q.next = turn;
+    turn.prev.next = q;
+    turn.prev = q;
+  }
+
+  /** Takes an owner's (empty) queue out of the ring. */
+  private unlink(q: OwnerQueue): void {
+    if (this.waitingBy.get(q.owner) !== q) return;
+    this.waitingBy.delete(q.owner);
+    if (q.next === q) {
+      this.turn = undefined;
+      return;
+    }
+    q.prev.next = q.next;
+    q.next.prev = q.prev;
+    if (this.turn === q) this.turn = q.next;
+  }
+
+  /** Answers every waiting request with SERVER_ERROR `message` and empties the queue. */
+  private failAllWaiting(message: string): void {
+    const queues = [...this.waitingBy.values()];
+    this.waitingBy.clear();
+    this.turn = undefined;
+    this.waitingCount = 0;
+    for (const q of queues) {
+      for (let i = q.head; i < q.items.length; i++)
+        q.items[i]?.failWith(ErrorCode.SERVER_ERROR, message);
+    }
   }
 
   private enqueue(request: Request): void {
@@ -221,24 +337,29 @@ export class Session implements BackendSession {
   /** Called by a request when it is answered (or timed out): a stream id may be free again. */
   onRequestDone(request: Request): void {
     this.options.timeouts.remove(request);
-    if (this.waitingHead < this.waiting.length) this.drainWaiting();
+    if (this.waitingCount > 0) this.drainWaiting();
   }
 
+  /**
+   * Sends waiting requests while stream ids are free: one per owner per turn. A request that
+   * finished while waiting (timed out) is dropped without using its owner's turn.
+   */
   private drainWaiting(): void {
     const pools = this.pools;
-    while (this.waitingHead < this.waiting.length) {
-      const head = this.waiting[this.waitingHead];
-      if (head === undefined) break;
-      if (!head.done) {
+    while (this.waitingCount > 0) {
+      const q = this.turn;
+      if (q === undefined) break;
+      const head = q.items[q.head];
+      if (head !== undefined && !head.done) {
         const start = this.roundRobin;
         this.roundRobin = (start + 1) % Math.max(1, pools.length);
         if (!head.start(pools, start)) break;
+        this.shift(q);
+        this.turn = q.next;
+      } else {
+        this.shift(q);
       }
-      this.waiting[this.waitingHead++] = undefined as unknown as Request;
-    }
-    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.waitingHead);
-      this.waitingHead = 0;
+      if (q.length === 0) this.unlink(q);
     }
   }
 
@@ -303,29 +424,48 @@ export class Session implements BackendSession {
     return Buffer.from(entry.frame);
   }
 
-  /** Prepares this session's cached statements on a new connection before it takes traffic. */
+  /**
+   * Prepares this session's cached statements on a new connection. Only the most recently used
+   * (WARM_UP_BEFORE_TRAFFIC) are prepared before it takes traffic, and for no longer than the
+   * request timeout: a cache of many thousand statements, or a node slow to answer, must not keep
+   * a connection (and the requests waiting for one) from serving. The older statements follow in
+   * the background, most recent first, a few at a time, until the connection closes; the
+   * UNPREPARED repair covers whatever is not prepared yet when a request needs it.
+   */
   async warmUp(connection: PooledConnection): Promise<void> {
     const entries = this.options.preparedCache.forSession(this.key);
     if (entries.length === 0) return;
-    const CONCURRENCY = 64;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < entries.length) {
-        const entry = entries[next++];
-        if (entry === undefined) return;
-        await new Promise<void>((resolve) => {
-          const handler: ResponseHandler = {
-            onResponse: () => resolve(),
-            onClosed: () => resolve(),
-          };
-          if (!connection.send(Buffer.from(entry.frame), handler)) resolve();
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
+    // forSession() lists the most recently used last.
+    const split = Math.max(0, entries.length - WARM_UP_BEFORE_TRAFFIC);
+    const first = entries.slice(split).reverse();
+    const rest = entries.slice(0, split).reverse();
+    const stop = { stopped: false };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        stop.stopped = true;
+        resolve();
+      }, this.options.requestTimeoutMs);
+      timer.unref();
+    });
+    const replayed = await Promise.race([
+      replayPrepares(connection, first, WARM_UP_CONCURRENCY, stop),
+      timedOut.then(() => -1),
+    ]);
+    clearTimeout(timer);
     this.options.logger.debug(
-      { session: this.key, statements: entries.length },
-      'prepared cached statements on a new connection',
+      { session: this.key, statements: first.length, prepared: replayed, later: rest.length },
+      replayed < 0
+        ? 'preparing cached statements on a new connection took longer than the request timeout: it takes traffic now'
+        : 'prepared cached statements on a new connection',
+    );
+    if (rest.length === 0 || connection.closed) return;
+    void replayPrepares(connection, rest, WARM_UP_BACKGROUND_CONCURRENCY, { stopped: false }).then(
+      (n) =>
+        this.options.logger.debug(
+          { session: this.key, statements: rest.length, prepared: n },
+          'prepared older cached statements on a new connection in the background',
+        ),
     );
   }
 
@@ -333,7 +473,38 @@ export class Session implements BackendSession {
     for (const p of this.pools) p.close();
     this.pools = [];
     if (this.congestionPoll !== undefined) clearInterval(this.congestionPoll);
-    for (const r of this.waiting.splice(0))
-      r?.failWith(ErrorCode.SERVER_ERROR, 'Proxy is shutting down');
+    this.failAllWaiting('Proxy is shutting down');
   }
+}
+
+/**
+ * Sends cached PREPARE frames on `connection`, `concurrency` at a time, each answer awaited, in
+ * the order given, until done, `stop.stopped`, or the connection closes. Resolves with how many
+ * were answered. A frame the connection cannot take now (no stream id free) is skipped.
+ */
+async function replayPrepares(
+  connection: PooledConnection,
+  entries: readonly CachedPrepare[],
+  concurrency: number,
+  stop: { stopped: boolean },
+): Promise<number> {
+  let next = 0;
+  let answered = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length && !stop.stopped && !connection.closed) {
+      const entry = entries[next++];
+      if (entry === undefined) return;
+      const ok = await new Promise<boolean>((resolve) => {
+        const handler: ResponseHandler = {
+          onResponse: () => resolve(true),
+          onClosed: () => resolve(false),
+        };
+        // A private copy each: the send patches its stream id into the frame.
+        if (!connection.send(Buffer.from(entry.frame), handler)) resolve(false);
+      });
+      if (ok) answered++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+  return answered;
 }

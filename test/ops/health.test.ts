@@ -1,6 +1,7 @@
 // Liveness and readiness as answers: cql-proxy's rule (ready while the control connection is up
-// or down for less than --readiness-timeout), our phases (starting, draining), the body, and the
-// Go duration syntax of cql-proxy's OutageDuration field.
+// or down for less than --readiness-timeout), ours on top of it (ready whatever the outage while
+// a node is usable), our phases (starting, draining), the body, and the Go duration syntax of
+// cql-proxy's OutageDuration field.
 
 import { describe, expect, it } from 'vitest';
 import {
@@ -78,19 +79,44 @@ describe('readiness', () => {
     });
   });
 
-  it('stays 200 during an outage shorter than the timeout, 503 from the timeout on', () => {
-    const short = readiness(state(Phase.RUNNING, cluster(TIMEOUT - 1)), TIMEOUT);
+  it('with no node usable, stays 200 during an outage shorter than the timeout, 503 from the timeout on', () => {
+    const noNode = [false, false, false];
+    const short = readiness(state(Phase.RUNNING, cluster(TIMEOUT - 1, noNode)), TIMEOUT);
     expect(short.statusCode).toBe(200);
     expect(JSON.parse(short.body)).toMatchObject({
       status: 'UP',
       controlConnection: 'DOWN',
       OutageDuration: '29.999s',
+      nodes: { up: 0, down: 3 },
     });
     for (const outage of [TIMEOUT, TIMEOUT + 1, 10 * TIMEOUT]) {
-      const long = readiness(state(Phase.RUNNING, cluster(outage)), TIMEOUT);
+      const long = readiness(state(Phase.RUNNING, cluster(outage, noNode)), TIMEOUT);
       expect(long.statusCode).toBe(503);
       expect(JSON.parse(long.body)).toMatchObject({ status: 'DOWN', outageMs: outage });
     }
+  });
+
+  it('is 200 whatever the control connection\u2019s outage while any node is usable', () => {
+    // Regression: after the whole cluster came back, traffic succeeded over the pools while
+    // readiness stayed 503 for the control connection's reconnection backoff (~24 s).
+    for (const outage of [TIMEOUT, TIMEOUT + 1, 10 * TIMEOUT]) {
+      const answer = readiness(
+        state(Phase.RUNNING, cluster(outage, [false, true, false])),
+        TIMEOUT,
+      );
+      expect(answer.statusCode).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        status: 'UP',
+        controlConnection: 'DOWN',
+        outageMs: outage,
+        OutageDuration: goDuration(outage),
+        nodes: { up: 1, down: 2 },
+      });
+    }
+    // Draining still wins.
+    expect(readiness(state(Phase.DRAINING, cluster(TIMEOUT, [true])), TIMEOUT).statusCode).toBe(
+      503,
+    );
   });
 
   it('is 503 while starting (no cluster yet) and while draining, whatever the cluster', () => {
@@ -116,8 +142,10 @@ describe('readiness', () => {
   it('isReady agrees with the status code', () => {
     for (const outage of [0, 1, TIMEOUT - 1, TIMEOUT, TIMEOUT * 2]) {
       for (const phase of Object.values(Phase)) {
-        const s = state(phase, cluster(outage));
-        expect(isReady(s, TIMEOUT)).toBe(readiness(s, TIMEOUT).statusCode === 200);
+        for (const nodes of [[true], [false], []]) {
+          const s = state(phase, cluster(outage, nodes));
+          expect(isReady(s, TIMEOUT)).toBe(readiness(s, TIMEOUT).statusCode === 200);
+        }
       }
     }
   });

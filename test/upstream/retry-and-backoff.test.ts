@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/constants.js';
 import { Backoff } from '../../src/upstream/backoff.js';
-import { PreparedCache } from '../../src/upstream/prepared-cache.js';
+import { PREPARED_ENTRY_OVERHEAD_BYTES, PreparedCache } from '../../src/upstream/prepared-cache.js';
 import {
   decideOnConnectionClosed,
   decideOnError,
@@ -107,7 +107,9 @@ describe('Backoff', () => {
 
 describe('PreparedCache', () => {
   it('evicts the least recently used entry and copies frames', () => {
-    const cache = new PreparedCache(2);
+    // Room for two entries of this size, not three.
+    const cost = 5 + PREPARED_ENTRY_OVERHEAD_BYTES + 1 + 1;
+    const cache = new PreparedCache(2 * cost + cost - 1);
     const frame = Buffer.from('frame');
     cache.set(Buffer.from([1]), frame, 's');
     cache.set(Buffer.from([2]), frame, 's');

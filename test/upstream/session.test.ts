@@ -94,7 +94,7 @@ async function setup(
   timeouts: RequestTimeouts;
   metrics: ReturnType<typeof newSessionMetrics>;
 }> {
-  const cache = new PreparedCache(100);
+  const cache = new PreparedCache(1 << 20);
   const t = new RequestTimeouts(timeoutMs);
   timeouts.push(t);
   const metrics = newSessionMetrics();
