@@ -314,7 +314,9 @@ export class ClientSession {
       this.waiting.push(frame);
       return;
     }
-    if (this.budget.exhausted) {
+    // The handshake is not held: its frames are small (PRE_HANDSHAKE_MAX_FRAME_LENGTH), and new
+    // clients can still connect while the budget is spent; their first request waits.
+    if (this.budget.exhausted && this.started) {
       this.waiting.push(frame);
       this.holdForMemory();
       return;
@@ -1066,7 +1068,7 @@ export class ClientSession {
     try {
       while ((this.pausedFor & HOLD) === 0 && !this.closing) {
         if (this.waitingHead >= this.waiting.length) break;
-        if (this.budget.exhausted) {
+        if (this.budget.exhausted && this.started) {
           this.holdForMemory();
           break;
         }

@@ -54,6 +54,8 @@ export interface ClientSideOptions {
   log?: ClientLog;
   /** Prepared ids remembered (idempotency, reads vs writes); default 10,000. */
   preparedCapacity?: number;
+  /** The soft RLIMIT_NOFILE; read from the system when absent (tests pass one). */
+  descriptorLimit?: number;
 }
 
 export interface ClientSide {
@@ -102,17 +104,18 @@ export async function startClientSide(
   const prepared = new PreparedRegistry(options.preparedCapacity);
   const log = options.log ?? SILENT_LOG;
   const limits = config.limits;
+  // Under sustained pressure the budget can run out and recover many times a second: one line
+  // per interval each way (with the count), the exact figures being in the metrics.
+  const exhaustedLog = new BurstLog(
+    log,
+    'warn',
+    'memory budget exhausted: reading paused on every client until it drains',
+  );
+  const recoveredLog = new BurstLog(log, 'info', 'memory budget available again: reading resumed');
   const budget = new MemoryBudget(config.memoryBudget, {
-    onExhausted: (used, limit) =>
-      log.warn(
-        { usedBytes: used, budgetBytes: limit },
-        'memory budget exhausted: reading paused on every client until it drains',
-      ),
+    onExhausted: (used, limit) => exhaustedLog.note({ usedBytes: used, budgetBytes: limit }),
     onRecovered: (used, limit, pausedMs) =>
-      log.info(
-        { usedBytes: used, budgetBytes: limit, pausedMs },
-        'memory budget available again: reading resumed',
-      ),
+      recoveredLog.note({ usedBytes: used, budgetBytes: limit, pausedMs }),
   });
   const guards: ClientGuards = {
     limits,
@@ -131,6 +134,7 @@ export async function startClientSide(
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     keepAliveMs: limits.keepAliveMs,
     log,
+    ...(options.descriptorLimit === undefined ? {} : { descriptorLimit: options.descriptorLimit }),
   };
   if (config.tls !== undefined) listenerOptions.tls = config.tls;
   if (config.maxClientConnections !== undefined) {

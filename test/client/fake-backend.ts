@@ -212,7 +212,12 @@ export class FakeSession implements BackendSession {
   /** Answers every held request, in order. */
   release(): void {
     this.holding = false;
-    for (const request of this.held.splice(0)) {
+    this.releaseSome(this.held.length);
+  }
+
+  /** Answers the first `count` held requests, in order; later ones keep being held. */
+  releaseSome(count: number): void {
+    for (const request of this.held.splice(0, count)) {
       const frame = Buffer.from(request.frame);
       const flags = frame.readUInt8(1);
       let body: Buffer = frame.subarray(HEADER_LENGTH);

@@ -16,7 +16,11 @@ import {
   encodeSegments,
 } from '../../src/protocol/segment.js';
 import { type ClientSideConfig, clientSideConfig } from '../../src/client/config.js';
-import { type ClientSide, startClientSide } from '../../src/client/client-side.js';
+import {
+  type ClientSide,
+  type ClientSideOptions,
+  startClientSide,
+} from '../../src/client/client-side.js';
 import { FakeBackend, type FakeBackendOptions } from './fake-backend.js';
 
 const WAIT_MS = 5_000;
@@ -214,6 +218,7 @@ export interface TestProxy {
 export async function startTestProxy(
   backendOptions: FakeBackendOptions = {},
   overrides: Partial<ClientSideConfig> = {},
+  sideOptions: ClientSideOptions = {},
 ): Promise<TestProxy> {
   const backend = new FakeBackend(backendOptions);
   const config = clientSideConfig({
@@ -221,7 +226,7 @@ export async function startTestProxy(
     maxFrameLength: 1 << 20,
     ...overrides,
   });
-  const side = await startClientSide(config, backend);
+  const side = await startClientSide(config, backend, sideOptions);
   const connections: TestConnection[] = [];
   return {
     side,
