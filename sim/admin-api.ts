@@ -2,6 +2,8 @@
 // fault injection while it runs a load. JSON in, JSON out; `i` counts nodes from 0.
 //
 //   GET    /nodes                        every node: index, host id, address, up, paused
+//   GET    /nodes/{i}/connections        each open connection: queued answer bytes (and the bound),
+//                                        peak, held request bytes, backpressure pauses, ...
 //   POST   /nodes/{i}/stop               connections closed, then refused; DOWN sent to the others
 //   POST   /nodes/{i}/start              listening again; UP sent to the others
 //   POST   /nodes/{i}/forget-prepared    the next EXECUTE there gets UNPREPARED
@@ -18,6 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import { FaultRuleError, parseFaultRule } from './faults.js';
 import type { FaultRule } from './faults.js';
 import { sendJson } from './http-json.js';
+import type { ConnectionStats } from './node/connection.js';
 
 /** A node as the API reports it. */
 export interface AdminNodeStatus {
@@ -37,6 +40,8 @@ export interface AdminTarget {
   forgetPrepared(index: number): void;
   pauseReading(index: number): void;
   resumeReading(index: number): void;
+  /** Node i's open connections, and the queued-bytes bound that stops reading one. */
+  connections(index: number): { queueLimit: number; connections: ConnectionStats[] };
   /** A rule for one node, or for every node when `node` is undefined. */
   addFault(rule: FaultRule, node: number | undefined): void;
   /** Armed rules: cluster-wide ones and, per node, the node's own. */
@@ -62,6 +67,7 @@ export interface AdminApi {
 /** A rule body is a few hundred bytes; anything larger is refused before it is buffered. */
 const MAX_BODY_BYTES = 64 * 1024;
 const NODE_ACTION = /^\/nodes\/(\d+)\/(stop|start|forget-prepared|pause-reading|resume-reading)$/;
+const NODE_CONNECTIONS = /^\/nodes\/(\d+)\/connections$/;
 
 class HttpError extends Error {
   readonly status: number;
@@ -115,6 +121,12 @@ export async function startAdminApi(options: AdminApiOptions): Promise<AdminApi>
       }
       log(`admin: ${action[2]} node ${index}`);
       return target.nodeStatus(index);
+    }
+    const connections = NODE_CONNECTIONS.exec(path);
+    if (connections !== null) {
+      requireMethod(method, 'GET');
+      const index = nodeIndex(connections[1] ?? '');
+      return { index, ...target.connections(index) };
     }
     if (path === '/nodes') {
       requireMethod(method, 'GET');

@@ -20,6 +20,7 @@ import { FaultSet } from './faults.js';
 import type { FaultRule } from './faults.js';
 import { makeMetadataDocument, startMetadataService } from './metadata-service.js';
 import type { MetadataService } from './metadata-service.js';
+import { MAX_QUEUED_BYTES } from './node/connection.js';
 import { startCqlNode } from './node/cql-node.js';
 import type { ClusterView, CqlNode } from './node/cql-node.js';
 import { DEFAULT_PROTOCOL_VERSIONS } from './node/negotiation.js';
@@ -71,6 +72,8 @@ export interface Simulator {
   readonly nodes: readonly CqlNode[];
   readonly engine: Engine;
   readonly bundle: SecureConnectBundle;
+  /** The SNI proxy in front of the nodes, for its figures (connections, buffered bytes). */
+  readonly sniProxy: SniProxy;
   /** Rules for every node (each node also has its own: `nodes[i].faults`). */
   readonly faults: FaultSet;
   /** Stops node i: its connections close, new ones are refused; the others send DOWN. */
@@ -248,6 +251,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       forgetPrepared: (index) => nodeAt(nodes, index).forgetPrepared(),
       pauseReading: (index) => nodeAt(nodes, index).pauseReading(),
       resumeReading: (index) => nodeAt(nodes, index).resumeReading(),
+      connections: (index) => ({
+        queueLimit: MAX_QUEUED_BYTES,
+        connections: nodeAt(nodes, index).connectionStats(),
+      }),
       addFault: (rule: FaultRule, node) => {
         if (node === undefined) faults.add(rule);
         else nodeAt(nodes, node).faults.add(rule);
@@ -285,6 +292,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       nodes,
       engine,
       bundle,
+      sniProxy,
       faults,
       stopNode,
       startNode,

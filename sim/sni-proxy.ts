@@ -1,6 +1,11 @@
 // Astra's SNI proxy: one mutual-TLS port in front of every coordinator. Drivers put the host id of
 // the node they want in the TLS server name; the proxy terminates TLS and pipes the plaintext CQL
 // bytes to that node over TCP (astra-formats §3.1).
+//
+// Backpressure both ways: pipe() stops reading one leg while the other's write buffer is full, so a
+// client that does not read its answers stops the proxy reading the node, and the node then stops
+// reading that connection's requests (see node/connection.ts). The proxy itself holds about one
+// chunk per direction; peakBufferedBytes lets tests check it.
 
 import { constants } from 'node:crypto';
 import { once } from 'node:events';
@@ -41,6 +46,10 @@ export interface SniProxy {
   readonly totalConnections: number;
   /** Handshakes that failed (no client certificate, unknown CA, ...). */
   readonly rejectedHandshakes: number;
+  /** Bytes waiting in the proxy's write buffers now, both directions of every connection. */
+  readonly bufferedBytes: number;
+  /** The most bytes ever waiting in one write buffer (one direction of one connection). */
+  readonly peakBufferedBytes: number;
   /** Destroys every live connection, then resolves once the listener is closed. */
   close(): Promise<void>;
 }
@@ -65,6 +74,8 @@ export async function startSniProxy(options: SniProxyOptions): Promise<SniProxy>
   let connections = 0;
   let totalConnections = 0;
   let rejectedHandshakes = 0;
+  let peakBufferedBytes = 0;
+  const pipes = new Set<{ client: TLSSocket; upstream: Socket }>();
 
   server.on('connection', track);
   server.on('tlsClientError', () => {
@@ -107,6 +118,17 @@ export async function startSniProxy(options: SniProxyOptions): Promise<SniProxy>
     });
     client.pipe(upstream);
     upstream.pipe(client);
+    // After pipe()'s own 'data' listener, which has just written the chunk.
+    const watch = (source: Socket, sink: Socket): void => {
+      source.on('data', () => {
+        if (sink.writableLength > peakBufferedBytes) peakBufferedBytes = sink.writableLength;
+      });
+    };
+    watch(client, upstream);
+    watch(upstream, client);
+    const pipe = { client, upstream };
+    pipes.add(pipe);
+    client.once('close', () => pipes.delete(pipe));
   });
 
   server.listen(options.port, options.host);
@@ -125,6 +147,15 @@ export async function startSniProxy(options: SniProxyOptions): Promise<SniProxy>
     },
     get rejectedHandshakes() {
       return rejectedHandshakes;
+    },
+    get bufferedBytes() {
+      let total = 0;
+      for (const { client, upstream } of pipes)
+        total += client.writableLength + upstream.writableLength;
+      return total;
+    },
+    get peakBufferedBytes() {
+      return peakBufferedBytes;
     },
     close: () =>
       new Promise<void>((resolve) => {

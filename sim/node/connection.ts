@@ -1,8 +1,16 @@
 // One client connection to a simulated node: the state machine Cassandra runs per channel
 // (ServerConnection: ESTABLISHED → AUTHENTICATION → READY), with its exact refusals, stream ids
 // echoed on every answer, answers possibly out of order (delayed faults), EVENTs pushed to
-// registered connections, and backpressure: when the socket's buffer is full the connection stops
-// reading until it drains.
+// registered connections, and backpressure.
+//
+// Backpressure: a client that pipelines large SELECTs and never reads its answers once made the
+// node queue every answer (a 9.2 GB Buffer.concat). Now, once more than MAX_QUEUED_BYTES of answers
+// wait for the peer (queued here or in the socket's buffer), the connection stops between two
+// requests: the requests already read stay queued as bytes in the framing, the socket is paused
+// (the kernel's buffers fill and TCP stops the client), and reading resumes when the socket drains.
+// The answer to a request already taken is always produced whole, so the queue stays under the
+// bound plus one answer. Delayed fault answers wait for room like the others and, with their
+// requests, count towards MAX_DELAYED_BYTES; EVENTs for a peer that is that far behind are dropped.
 //
 //   first bytes ─ version offered? ── no ─▶ ERROR 0x000A "Invalid or unsupported protocol
 //        │                                  version (N); ...", frame version = highest offered,
@@ -49,6 +57,7 @@ import { faultErrorMessage } from '../faults.js';
 import type { FaultAction } from '../faults.js';
 import { SaslExchange } from './authenticator.js';
 import { WireFraming } from './framing.js';
+import type { TooBigFrame } from './framing.js';
 import {
   StartupRefused,
   acceptStartup,
@@ -82,6 +91,48 @@ export interface ConnectionHost {
 
 type State = 'initial' | 'established' | 'authentication' | 'ready' | 'closing';
 
+/**
+ * Answer bytes a connection may have waiting for its peer (queued here plus the socket's own
+ * buffer) before it stops reading that peer's requests. A few MiB keeps a fast client's pipeline
+ * full; the kernel's socket buffers add their own few MiB beyond it.
+ */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Request bytes a connection may hold in answers waiting out a fault's delay before it stops
+ * reading: without it, a delayed rule that matches everything would hold every request sent.
+ */
+export const MAX_DELAYED_BYTES = 4 * 1024 * 1024;
+
+/** What a delayed answer holds besides its request's body (timer, closures), for that bound. */
+const DELAYED_ANSWER_OVERHEAD = 512;
+
+/** One connection's figures, for tests and the admin API (`GET /nodes/{i}/connections`). */
+export interface ConnectionStats {
+  /** The peer, `address:port`. */
+  readonly remote: string;
+  /** 0 until the first frame. */
+  readonly protocolVersion: number;
+  /** Answer bytes not yet taken by the kernel: queued in the node plus the socket's buffer. */
+  readonly queuedBytes: number;
+  /** The most queuedBytes ever was. */
+  readonly peakQueuedBytes: number;
+  /** Request bytes read from the socket and not yet handled (reading stopped between frames). */
+  readonly heldRequestBytes: number;
+  /** Answers waiting out a fault's delay, or for room in the queue once their delay is over. */
+  readonly delayedAnswers: number;
+  /** Not reading requests, for whatever reason (backpressure or the admin pause). */
+  readonly readingPaused: boolean;
+  /** Not reading because the peer is too far behind (not because of the admin pause). */
+  readonly backpressured: boolean;
+  /** How many times backpressure stopped reading. */
+  readonly backpressurePauses: number;
+  /** EVENTs not sent because the peer was too far behind. */
+  readonly droppedEvents: number;
+  /** Frames handled. */
+  readonly requests: number;
+}
+
 /** Bytes needed to read the version and the stream id: 8-byte v1/v2 headers have a 1-byte id. */
 function prefixLength(firstByte: number): number {
   return (firstByte & 0x7f) < 3 ? 3 : 4;
@@ -104,16 +155,28 @@ export class CqlConnection {
   private readonly framing: WireFraming;
   private state: State = 'initial';
   private version = 0;
-  /** The first bytes, held until the version and stream id can be read. */
+  /** The first bytes (fewer than 4), held until the version and stream id can be read. */
   private prefix: Buffer = Buffer.alloc(0);
   private sasl: SaslExchange | undefined;
   private keyspace: string | undefined;
   private readonly registered = new Set<string>();
+  /** Answers not yet written to the socket (one write per turn) and their size. */
   private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private peakQueuedBytes = 0;
   private flushScheduled = false;
-  private waitingForDrain = false;
   private pausedByAdmin = false;
+  /** Whether the framing and the socket are paused right now. */
+  private readingStopped = false;
+  private backpressurePauses = 0;
+  private droppedEvents = 0;
+  private requests = 0;
+  /** Delayed answers whose delay is running. */
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Delayed answers whose delay is over, waiting for room in the queue, oldest first. */
+  private deferred: (() => void)[] = [];
+  /** Request bytes (and overhead) held by both kinds of delayed answers. */
+  private delayedBytes = 0;
   /** Made on first use, once the version is known (it never changes afterwards). */
   private scope: RequestScope | undefined;
 
@@ -121,9 +184,15 @@ export class CqlConnection {
     this.socket = socket;
     this.host = host;
     this.pausedByAdmin = pausedByAdmin;
-    this.framing = new WireFraming((frame) => this.onFrame(frame), host.maxFrameLength);
+    this.framing = new WireFraming(
+      (frame) => this.onFrame(frame),
+      (tooBig) => this.onTooBig(tooBig),
+      host.maxFrameLength,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Fires once the socket's buffer is empty after a write that filled it: room again.
+    socket.on('drain', () => this.onDrain());
     socket.on('error', (error) => {
       host.log(`connection ${this.remote}: ${error.message}`);
       socket.destroy();
@@ -132,6 +201,8 @@ export class CqlConnection {
       this.state = 'closing';
       for (const timer of this.timers) clearTimeout(timer);
       this.timers.clear();
+      this.deferred = [];
+      this.delayedBytes = 0;
     });
     this.updateReading();
   }
@@ -159,7 +230,34 @@ export class CqlConnection {
   /** Pushes an EVENT (stream -1) if this connection registered for its type. */
   sendEvent(event: CqlEvent): void {
     if (this.state !== 'ready' || !this.registered.has(event.type)) return;
+    if (this.outputFull()) {
+      // Nothing stops other connections' DDL or node restarts, so queuing every EVENT for a peer
+      // that reads nothing would grow without end. EVENTs are hints: drivers re-read schema and
+      // topology when they reconnect, which such a client will have to do.
+      this.droppedEvents += 1;
+      this.host.log(
+        `connection ${this.remote}: ${event.type} EVENT dropped, the peer is not reading`,
+      );
+      return;
+    }
     this.send(eventFrame(this.version, event));
+  }
+
+  /** This connection's figures now. */
+  stats(): ConnectionStats {
+    return {
+      remote: this.remote,
+      protocolVersion: this.version,
+      queuedBytes: this.pendingOutput(),
+      peakQueuedBytes: this.peakQueuedBytes,
+      heldRequestBytes: this.framing.bufferedBytes,
+      delayedAnswers: this.timers.size + this.deferred.length,
+      readingPaused: this.readingStopped,
+      backpressured: this.readingStopped && !this.pausedByAdmin,
+      backpressurePauses: this.backpressurePauses,
+      droppedEvents: this.droppedEvents,
+      requests: this.requests,
+    };
   }
 
   /** Closes at once, as a node that goes down. */
@@ -173,12 +271,8 @@ export class CqlConnection {
   private onData(chunk: Buffer): void {
     if (this.state === 'closing') return;
     try {
-      let bytes: Buffer | undefined = chunk;
-      if (this.state === 'initial') {
-        bytes = this.negotiateVersion(chunk);
-        if (bytes === undefined) return;
-      }
-      this.framing.push(bytes);
+      if (this.state === 'initial') this.negotiateVersion(chunk);
+      else this.framing.push(chunk);
     } catch (error) {
       this.onProtocolFailure(error, 0);
     }
@@ -186,29 +280,55 @@ export class CqlConnection {
 
   /**
    * The first bytes decide the connection's version (Cassandra's ProtocolVersion.decode runs on
-   * the first header). Returns the bytes to decode, or undefined while waiting or after refusing.
+   * the first header); once it is accepted they go to the framing like any others.
    */
-  private negotiateVersion(chunk: Buffer): Buffer | undefined {
-    const bytes = this.prefix.length === 0 ? chunk : Buffer.concat([this.prefix, chunk]);
-    if (bytes.length < prefixLength(bytes.readUInt8(0))) {
-      this.prefix = bytes;
-      return undefined;
+  private negotiateVersion(chunk: Buffer): void {
+    const held = this.prefix;
+    // Only the few bytes needed are joined, never the whole chunk.
+    const head = held.length === 0 ? chunk : Buffer.concat([held, chunk.subarray(0, 4)]);
+    if (head.length < prefixLength(head.readUInt8(0))) {
+      this.prefix = Buffer.from(head);
+      return;
     }
     this.prefix = Buffer.alloc(0);
-    const version = bytes.readUInt8(0) & 0x7f;
+    const version = head.readUInt8(0) & 0x7f;
     if (!this.host.versions.includes(version)) {
-      const streamId = version < 3 ? bytes.readInt8(2) : bytes.readInt16BE(2);
+      const streamId = version < 3 ? head.readInt8(2) : head.readInt16BE(2);
       this.host.log(`connection ${this.remote}: refusing protocol version ${version}`);
       this.fatal(unsupportedVersionMessage(version, this.host.versions), streamId);
-      return undefined;
+      return;
     }
     this.version = version;
     this.state = 'established';
-    return bytes;
+    if (held.length > 0) this.framing.push(held);
+    this.framing.push(chunk);
   }
 
   private onFrame(frame: Buffer): void {
     if (this.state === 'closing') return;
+    this.requests += 1;
+    this.handleFrame(frame);
+    // The answer is queued (or on its way): too much waiting for the peer stops reading here,
+    // before the next request already received.
+    if (!this.mayRead()) this.stopReading();
+  }
+
+  /**
+   * Cassandra's Envelope.Decoder for v3/v4: a frame over native_transport_max_frame_size is
+   * skipped as it arrives, then refused with InvalidRequestException on its stream; the connection
+   * lives on (the exception is not a fatal ProtocolException).
+   */
+  private onTooBig(tooBig: TooBigFrame): void {
+    if (this.state === 'closing') return;
+    this.host.log(`connection ${this.remote}: skipped a frame of ${tooBig.length} bytes`);
+    this.sendError(tooBig.streamId, {
+      code: ErrorCode.INVALID,
+      message: `Request is too big: length ${tooBig.length} exceeds maximum allowed length ${tooBig.limit}.`,
+    });
+    if (!this.mayRead()) this.stopReading();
+  }
+
+  private handleFrame(frame: Buffer): void {
     const header = readHeader(frame);
     const streamId = header.streamId;
     try {
@@ -383,9 +503,35 @@ export class CqlConnection {
       this.suffer(fault, planned, streamId);
       return;
     }
+    this.delay(delay, fault, opcode, body, planned, streamId);
+  }
+
+  /** Answers `delay` ms later, and no earlier than there is room for the answer. */
+  private delay(
+    delay: number,
+    fault: FaultAction,
+    opcode: number,
+    body: Buffer,
+    planned: PlannedRequest,
+    streamId: number,
+  ): void {
+    // The request waits as a copy: a plan made from the socket's chunk would keep the whole chunk
+    // alive for the delay. Planning again is only decoding; the fault rule has already fired.
+    const copy = Buffer.from(body);
+    const kept = planRequest(opcode, copy, streamId, this.requestScope());
+    const plan = kept.kind === 'plan' ? kept : planned;
+    const cost = copy.length + DELAYED_ANSWER_OVERHEAD;
+    this.delayedBytes += cost;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.suffer(fault, planned, streamId);
+      const answer = (): void => {
+        this.delayedBytes -= cost;
+        this.suffer(fault, plan, streamId);
+      };
+      // Answers already waiting go first; this one waits for room like any other answer.
+      if (this.deferred.length > 0 || this.outputFull()) this.deferred.push(answer);
+      else answer();
+      this.updateReading();
     }, delay);
     this.timers.add(timer);
   }
@@ -462,6 +608,7 @@ export class CqlConnection {
     // Before a version is agreed the refusal is written in the highest offered version.
     const version = this.version === 0 ? refusalVersion(this.host.versions) : this.version;
     this.state = 'closing';
+    this.framing.pause();
     this.queue.push(
       this.framing.outbound(
         errorFrame(version, streamId, { code: ErrorCode.PROTOCOL_ERROR, message }),
@@ -477,7 +624,10 @@ export class CqlConnection {
   /** Queues a whole response frame; all frames queued in one turn go out in one write. */
   private send(frame: Buffer): void {
     if (this.state === 'closing' || this.socket.destroyed) return;
-    this.queue.push(this.framing.outbound(frame));
+    const bytes = this.framing.outbound(frame);
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    this.notePeak();
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     queueMicrotask(() => {
@@ -490,22 +640,83 @@ export class CqlConnection {
     if (this.queue.length === 0) return;
     const frames = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     if (this.socket.destroyed || !this.socket.writable) return;
-    const bytes = this.framing.encode(frames);
-    if (this.socket.write(bytes) || this.waitingForDrain) return;
-    // The peer is not reading: stop reading its requests until the kernel buffer drains, so a
-    // client that never reads cannot make the node buffer without bound.
-    this.waitingForDrain = true;
-    this.updateReading();
-    this.socket.once('drain', () => {
-      this.waitingForDrain = false;
-      this.updateReading();
-    });
+    // Whether write() says the buffer is full does not matter here: onFrame() decides from the
+    // byte count, and 'drain' follows any write that filled the buffer.
+    this.socket.write(this.framing.encode(frames));
+    this.notePeak();
   }
 
+  /** Answer bytes waiting for the peer: not yet written, or written and not taken by the kernel. */
+  private pendingOutput(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  private notePeak(): void {
+    const queued = this.pendingOutput();
+    if (queued > this.peakQueuedBytes) this.peakQueuedBytes = queued;
+  }
+
+  /**
+   * Over the bound, with a 'drain' to come: the queue will be written (and fill the socket's
+   * buffer), or the buffer already filled. Without that second condition a connection could wait
+   * for a 'drain' that never fires.
+   */
+  private outputFull(): boolean {
+    return (
+      this.pendingOutput() > MAX_QUEUED_BYTES &&
+      (this.queue.length > 0 || this.socket.writableNeedDrain)
+    );
+  }
+
+  /** Whether the next request may be handled now. */
+  private mayRead(): boolean {
+    return (
+      !this.pausedByAdmin &&
+      this.deferred.length === 0 &&
+      this.delayedBytes <= MAX_DELAYED_BYTES &&
+      !this.outputFull()
+    );
+  }
+
+  /** Stops before the next frame, and stops the socket: what is unread stays in the kernel. */
+  private stopReading(): void {
+    this.framing.pause();
+    this.socket.pause();
+    if (!this.readingStopped && !this.pausedByAdmin) this.backpressurePauses += 1;
+    this.readingStopped = true;
+  }
+
+  /** The socket's buffer is empty: delayed answers waiting for room first, then requests. */
+  private onDrain(): void {
+    while (this.deferred.length > 0 && this.state !== 'closing' && !this.outputFull()) {
+      this.deferred.shift()!();
+    }
+    this.updateReading();
+  }
+
+  /** Not closing (a method: the compiler would keep a narrowed `state` across calls). */
+  private isOpen(): boolean {
+    return this.state !== 'closing';
+  }
+
+  /** Reads again if nothing holds it back: first the requests already received, then the socket. */
   private updateReading(): void {
-    if (this.socket.destroyed) return;
-    if (this.pausedByAdmin || this.waitingForDrain) this.socket.pause();
-    else this.socket.resume();
+    if (this.state === 'closing' || this.socket.destroyed) return;
+    if (!this.mayRead()) {
+      this.stopReading();
+      return;
+    }
+    this.readingStopped = false;
+    try {
+      // May stop again after any of them (onFrame).
+      this.framing.resume();
+    } catch (error) {
+      this.onProtocolFailure(error, 0);
+      return;
+    }
+    // A frame handled just now may have stopped reading again, or closed the connection.
+    if (!this.readingStopped && !this.socket.destroyed && this.isOpen()) this.socket.resume();
   }
 }

@@ -12,7 +12,7 @@ import { FaultSet } from '../faults.js';
 import type { FaultAction } from '../faults.js';
 import { PASSWORD_AUTHENTICATOR } from './authenticator.js';
 import { CqlConnection } from './connection.js';
-import type { ConnectionHost } from './connection.js';
+import type { ConnectionHost, ConnectionStats } from './connection.js';
 import { DEFAULT_PROTOCOL_VERSIONS, checkProtocolVersions } from './negotiation.js';
 import { PreparedCache } from './prepared-cache.js';
 
@@ -51,7 +51,10 @@ export interface CqlNode {
   readonly connectionCount: number;
   /** This node's own fault rules. */
   readonly faults: FaultSet;
+  /** The admin pause (pauseReading()), not backpressure: see connectionStats() for that. */
   readonly readingPaused: boolean;
+  /** Each open connection's figures: queued answer bytes, whether backpressure stopped it, ... */
+  connectionStats(): ConnectionStats[];
   /** Closes every connection and the listener: new connections are refused. */
   stop(): Promise<void>;
   /** Listens again on the same address and port. */
@@ -164,6 +167,7 @@ export async function startCqlNode(options: CqlNodeOptions): Promise<CqlNode> {
     get readingPaused() {
       return readingPaused;
     },
+    connectionStats: () => [...connections].map((connection) => connection.stats()),
     stop,
     start,
     forgetPrepared: () => prepared.forget(),
