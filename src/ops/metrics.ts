@@ -7,6 +7,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import { ErrorCode, opcodeName } from '../protocol/constants.js';
 import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../upstream/session.js';
 import { LATENCY_BUCKETS_SECONDS, RequestStats, type LatencySnapshot } from './request-stats.js';
+import type { ClientLimitsReport } from '../client/client-side.js';
 
 export const METRIC_PREFIX = 'cqlproxy_';
 
@@ -18,6 +19,8 @@ export interface ClientMetricsSource {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly pendingRequests: number;
+  /** What the client-side limits are doing (computed at scrape time). */
+  limitsReport?(): ClientLimitsReport;
 }
 
 /** What the cluster reports (Cluster satisfies it). */
@@ -141,6 +144,34 @@ class LatencyHistogram {
   reset(): void {}
 }
 
+/** A labelled counter or gauge filled from a record at scrape time. */
+function labelled(
+  kind: 'counter' | 'gauge',
+  registers: Registry[],
+  name: string,
+  help: string,
+  label: string,
+  read: () => Readonly<Record<string, number>> | undefined,
+): void {
+  const config = {
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect(this: Counter | Gauge) {
+      this.reset();
+      const values = read();
+      if (values === undefined) return;
+      for (const [key, value] of Object.entries(values)) {
+        if (this instanceof Gauge) this.set({ [label]: key }, value);
+        else this.inc({ [label]: key }, value);
+      }
+    },
+  };
+  if (kind === 'counter') new Counter(config);
+  else new Gauge(config);
+}
+
 export class ProxyMetrics {
   /** Fed by the cluster on every finished request. */
   readonly requests = new RequestStats();
@@ -193,6 +224,7 @@ export class ProxyMetrics {
       'Requests read from clients and not answered yet',
       clientValue((c) => c.pendingRequests),
     );
+    this.clientLimitMetrics(registers);
 
     // Requests forwarded to the cluster.
     const stats = this.requests;
@@ -390,6 +422,104 @@ export class ProxyMetrics {
   }
 
   /** From now on the metrics read these (before, they read as zero). */
+  /** What the client-side limits did (README "Reliability"), read once per scrape. */
+  private clientLimitMetrics(registers: Registry[]): void {
+    const p = METRIC_PREFIX;
+    // Each metric asks for the report: a pass over the open connections, cheap even at the
+    // connection limit, and always current.
+    const report = (): ClientLimitsReport | undefined => this.client?.limitsReport?.();
+    const value = (read: (r: ClientLimitsReport) => number) => (): number => {
+      const r = report();
+      return r === undefined ? 0 : read(r);
+    };
+    labelled(
+      'counter',
+      registers,
+      `${p}client_connections_closed_total`,
+      'Client connections the proxy closed on its own, by reason (handshake_timeout, idle_timeout, write_timeout, output_overflow, frame_too_large, protocol_error)',
+      'reason',
+      () => report()?.closed,
+    );
+    labelled(
+      'counter',
+      registers,
+      `${p}client_connections_refused_total`,
+      'Client connections closed on arrival, by reason (max_connections, descriptors)',
+      'reason',
+      () => report()?.refused,
+    );
+    gauge(
+      registers,
+      `${p}client_connections_max`,
+      'The client connection limit in force (--max-client-connections, or lower for file descriptors)',
+      value((r) => r.maxConnections ?? 0),
+    );
+    labelled(
+      'gauge',
+      registers,
+      `${p}client_connections_paused`,
+      'Client connections not being read right now, by reason (requests, request_bytes, output, memory)',
+      'reason',
+      () => report()?.pausedNow,
+    );
+    labelled(
+      'counter',
+      registers,
+      `${p}client_pauses_total`,
+      'Times a client connection stopped being read, by reason',
+      'reason',
+      () => report()?.pauses,
+    );
+    counter(
+      registers,
+      `${p}client_duplicate_stream_ids_total`,
+      'Requests refused because their stream id was still in flight on the connection',
+      value((r) => r.duplicateStreamIds),
+    );
+    gauge(
+      registers,
+      `${p}client_requests_in_flight`,
+      'Requests forwarded for clients and not answered yet',
+      value((r) => r.requestsInFlight),
+    );
+    gauge(
+      registers,
+      `${p}client_request_bytes_in_flight`,
+      'Bytes of those requests',
+      value((r) => r.requestBytesInFlight),
+    );
+    gauge(
+      registers,
+      `${p}client_output_queued_bytes`,
+      'Bytes of answers queued for clients and not yet taken by the kernel',
+      value((r) => r.queuedOutputBytes),
+    );
+    gauge(
+      registers,
+      `${p}memory_in_flight_bytes`,
+      'Bytes held for all clients (requests in flight and answers queued), counted against --memory-budget',
+      value((r) => r.memory.used),
+    );
+    gauge(
+      registers,
+      `${p}memory_budget_bytes`,
+      'The --memory-budget in force',
+      value((r) => r.memory.limit),
+    );
+    gauge(
+      registers,
+      `${p}memory_budget_exhausted`,
+      '1 while the memory budget is spent and no client is read',
+      value((r) => (r.memory.exhausted ? 1 : 0)),
+    );
+    counter(
+      registers,
+      `${p}memory_budget_exhaustions_total`,
+      'Times the memory budget was spent',
+      value((r) => r.memory.exhaustions),
+    );
+  }
+
   attach(cluster: ClusterMetricsSource, client: ClientMetricsSource): void {
     this.cluster = cluster;
     this.client = client;

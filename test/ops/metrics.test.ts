@@ -2,6 +2,7 @@
 // scrape time (nothing pushed), series of removed nodes gone, outcome and error labels, a
 // registry of its own per proxy, process metrics on demand.
 
+import type { ClientLimitsReport } from '../../src/client/client-side.js';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,9 @@ import { ErrorCode, Opcode } from '../../src/protocol/constants.js';
 import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../../src/upstream/session.js';
 import { parsePrometheus, type Sample } from './helpers.js';
 
-function fakeClient(): { -readonly [K in keyof ClientMetricsSource]: number } {
+function fakeClient(): {
+  -readonly [K in Exclude<keyof ClientMetricsSource, 'limitsReport'>]: number;
+} & { limitsReport(): ClientLimitsReport } {
   return {
     connections: 3,
     accepted: 10,
@@ -23,6 +26,25 @@ function fakeClient(): { -readonly [K in keyof ClientMetricsSource]: number } {
     bytesIn: 1234,
     bytesOut: 5678,
     pendingRequests: 4,
+    limitsReport: () => ({
+      closed: {
+        handshake_timeout: 11,
+        idle_timeout: 12,
+        write_timeout: 13,
+        output_overflow: 14,
+        frame_too_large: 15,
+        protocol_error: 16,
+      },
+      pauses: { requests: 21, request_bytes: 22, output: 23, memory: 24 },
+      pausedNow: { requests: 1, request_bytes: 0, output: 2, memory: 3 },
+      duplicateStreamIds: 7,
+      refused: { max_connections: 1, descriptors: 1 },
+      maxConnections: 896,
+      requestsInFlight: 40,
+      requestBytesInFlight: 4000,
+      queuedOutputBytes: 9000,
+      memory: { used: 13000, limit: 1 << 30, exhausted: true, exhaustions: 5 },
+    }),
   };
 }
 
@@ -96,6 +118,15 @@ describe('ProxyMetrics', () => {
       ['cqlproxy_client_received_bytes_total', 'counter', 1234],
       ['cqlproxy_client_sent_bytes_total', 'counter', 5678],
       ['cqlproxy_client_requests_pending', 'gauge', 4],
+      ['cqlproxy_client_connections_max', 'gauge', 896],
+      ['cqlproxy_client_duplicate_stream_ids_total', 'counter', 7],
+      ['cqlproxy_client_requests_in_flight', 'gauge', 40],
+      ['cqlproxy_client_request_bytes_in_flight', 'gauge', 4000],
+      ['cqlproxy_client_output_queued_bytes', 'gauge', 9000],
+      ['cqlproxy_memory_in_flight_bytes', 'gauge', 13000],
+      ['cqlproxy_memory_budget_bytes', 'gauge', 1 << 30],
+      ['cqlproxy_memory_budget_exhausted', 'gauge', 1],
+      ['cqlproxy_memory_budget_exhaustions_total', 'counter', 5],
       ['cqlproxy_retries_total', 'counter', 5],
       ['cqlproxy_unprepared_recovered_total', 'counter', 6],
       ['cqlproxy_control_reconnects_total', 'counter', 7],
@@ -132,6 +163,34 @@ describe('ProxyMetrics', () => {
     cluster.nodes.pop();
     s = (await samples(metrics)).samples;
     expect(one(s, 'cqlproxy_client_connections')).toBe(1);
+    const byReason = (name: string): Record<string, number> =>
+      Object.fromEntries(
+        s.filter((x) => x.name === name).map((x) => [x.labels.reason ?? '', x.value]),
+      );
+    expect(byReason('cqlproxy_client_connections_closed_total')).toStrictEqual({
+      handshake_timeout: 11,
+      idle_timeout: 12,
+      write_timeout: 13,
+      output_overflow: 14,
+      frame_too_large: 15,
+      protocol_error: 16,
+    });
+    expect(byReason('cqlproxy_client_connections_paused')).toStrictEqual({
+      requests: 1,
+      request_bytes: 0,
+      output: 2,
+      memory: 3,
+    });
+    expect(byReason('cqlproxy_client_pauses_total')).toStrictEqual({
+      requests: 21,
+      request_bytes: 22,
+      output: 23,
+      memory: 24,
+    });
+    expect(byReason('cqlproxy_client_connections_refused_total')).toStrictEqual({
+      max_connections: 1,
+      descriptors: 1,
+    });
     expect(s.filter((x) => x.name === 'cqlproxy_node_up').map((x) => x.labels.node)).toStrictEqual([
       'host-a',
     ]);
