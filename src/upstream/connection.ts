@@ -151,6 +151,8 @@ export class UpstreamConnection {
   private drainCheckScheduled = false;
   /** Stream ids whose request timed out and whose answer has not arrived yet (orphan()). */
   private orphans = 0;
+  /** Told when an orphaned id's answer arrives (its session may send a waiting request). */
+  private onOrphanAnswered: (() => void) | undefined;
   /**
    * The handler of every orphaned stream id of this connection, made once: orphaning allocates
    * nothing, and the timed-out request it replaces can be garbage-collected.
@@ -361,13 +363,15 @@ export class UpstreamConnection {
    * stays taken until the node answers (a node may still answer on it: reusing the id earlier
    * would hand that late answer to another request), but the handler is dropped for a shared
    * no-op, so the request and the client frame it holds can be collected, and the id is counted
-   * as orphaned until the answer comes. False when `streamId` is not `handler`'s.
+   * as orphaned until the answer comes; then `onLateAnswer` is called, the id free again. False
+   * when `streamId` is not `handler`'s.
    */
-  orphan(streamId: number, handler: ResponseHandler): boolean {
+  orphan(streamId: number, handler: ResponseHandler, onLateAnswer?: () => void): boolean {
     if (this.state === 'closed' || !(streamId >= 0 && streamId < MAX_STREAM_IDS)) return false;
     if (this.handlers[streamId] !== handler) return false;
     this.handlers[streamId] = this.orphanHandler;
     this.orphans++;
+    if (onLateAnswer !== undefined) this.onOrphanAnswered = onLateAnswer;
     return true;
   }
 
@@ -387,6 +391,8 @@ export class UpstreamConnection {
 
   private orphanAnswered(): void {
     this.orphans--;
+    const listener = this.onOrphanAnswered;
+    if (listener !== undefined) this.callSafely(listener, 'late answer listener');
   }
 
   private closeIfOnlyOrphans(): void {

@@ -34,9 +34,11 @@ export interface PooledConnection {
   /**
    * The request behind `handler` no longer waits for the answer on `streamId` (it timed out): the
    * connection drops its reference to the handler and counts the id as orphaned until the node
-   * answers. False, with nothing done, when `streamId` is not held by `handler`.
+   * answers; then it calls `onLateAnswer` (the id is free again: requests waiting for one may go).
+   * Every orphan of a connection comes from its one session, with the same `onLateAnswer`. False,
+   * with nothing done, when `streamId` is not held by `handler`.
    */
-  orphan?(streamId: number, handler: ResponseHandler): boolean;
+  orphan?(streamId: number, handler: ResponseHandler, onLateAnswer?: () => void): boolean;
   /**
    * The pool replaced this connection: it takes no new requests and closes as soon as only
    * orphaned stream ids remain on it, or after `timeoutMs` at the latest.

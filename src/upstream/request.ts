@@ -270,7 +270,7 @@ export class Request implements ResponseHandler, TimedRequest {
     const current = this.current;
     if (current === undefined) return;
     const streamId = this.reprepareStream >= 0 ? this.reprepareStream : this.frame.readInt16BE(2);
-    if (current.connection.orphan?.(streamId, this) === true)
+    if (current.connection.orphan?.(streamId, this, this.session.streamFreed) === true)
       current.pool.noteOrphaned(current.connection);
   }
 

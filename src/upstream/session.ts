@@ -334,6 +334,14 @@ export class Session implements BackendSession {
     this.queue(request);
   }
 
+  /**
+   * The late answer to a request that timed out freed its stream id (see Request.orphanStream):
+   * nothing else would send a waiting request now. Made once per session, not per request.
+   */
+  readonly streamFreed = (): void => {
+    if (this.waitingCount > 0) this.drainWaiting();
+  };
+
   /** Called by a request when it is answered (or timed out): a stream id may be free again. */
   onRequestDone(request: Request): void {
     this.options.timeouts.remove(request);
