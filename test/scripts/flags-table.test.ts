@@ -21,11 +21,12 @@ describe('parseHelp', () => {
   const flags = groups.flatMap((g) => g.flags);
   const byLong = new Map(flags.map((f) => [f.long, f]));
 
-  it('finds the five option groups of --help in order', () => {
+  it('finds the six option groups of --help in order', () => {
     expect(groups.map((g) => g.name)).toEqual([
       'Astra',
       'Cluster',
       'Listener',
+      'Limits',
       'Timeouts',
       'Operations',
     ]);
