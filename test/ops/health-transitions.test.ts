@@ -1,7 +1,7 @@
 // Health against the simulator: liveness and readiness under cql-proxy's and ZDM's paths, one
 // node stopping and starting (readiness holds, the node shows down, the log says so), then the
 // whole cluster stopping (readiness holds for less than --readiness-timeout, then fails) and
-// starting again (ready again).
+// starting again (ready again once a node serves, the control connection close behind).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadinessBody } from '../../src/ops/health.js';
@@ -141,7 +141,14 @@ describe('the whole cluster stops and starts', () => {
     );
 
     for (const i of nodes) await stack.sim.startNode(i);
+    // Ready again as soon as a node serves, the control connection back or not; it follows at once
+    // (the cluster retries it when a node's pool reconnects).
     await waitFor(async () => (await readiness()).status === 200, 20_000, 'readiness to recover');
+    await waitFor(
+      async () => (await readiness()).body.controlConnection === 'UP',
+      20_000,
+      'the control connection to recover',
+    );
     const { body } = await readiness();
     expect([body.status, body.controlConnection, body.OutageDuration]).toStrictEqual([
       'UP',

@@ -1,0 +1,86 @@
+// The upstream limits as metrics: the prepared statement cache (entries, bytes, evictions), the
+// orphaned stream ids and the connections replaced for them, read from the cluster at scrape time,
+// zero before the cluster is attached or when it does not report them.
+
+import { describe, expect, it } from 'vitest';
+import {
+  ProxyMetrics,
+  type ClientMetricsSource,
+  type ClusterMetricsSource,
+  type UpstreamLimitsSource,
+} from '../../src/ops/metrics.js';
+import { parsePrometheus } from './helpers.js';
+
+const CLIENT: ClientMetricsSource = {
+  connections: 0,
+  accepted: 0,
+  refused: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  pendingRequests: 0,
+};
+
+function cluster(limits?: () => UpstreamLimitsSource): ClusterMetricsSource {
+  return {
+    metrics: { retries: 0, unpreparedRecovered: 0, controlReconnects: 0 },
+    controlConnected: true,
+    controlOutageMs: 0,
+    info: { protocolVersion: 4, releaseVersion: '4.0.11', dataCenter: 'dc1' },
+    nodeStates: () => [],
+    ...(limits === undefined ? {} : { upstreamLimits: limits }),
+  };
+}
+
+const NAMES: [string, string, keyof UpstreamLimitsSource][] = [
+  ['cqlproxy_prepared_cache_entries', 'gauge', 'preparedCacheEntries'],
+  ['cqlproxy_prepared_cache_bytes', 'gauge', 'preparedCacheBytes'],
+  ['cqlproxy_prepared_cache_evictions_total', 'counter', 'preparedCacheEvictions'],
+  ['cqlproxy_upstream_orphaned_streams', 'gauge', 'orphanedStreams'],
+  ['cqlproxy_upstream_connections_replaced_total', 'counter', 'connectionsReplaced'],
+];
+
+async function scrape(
+  metrics: ProxyMetrics,
+): Promise<Map<string, { type: string | undefined; value: number }>> {
+  const { samples, types } = parsePrometheus(await metrics.render());
+  const out = new Map<string, { type: string | undefined; value: number }>();
+  for (const [name] of NAMES) {
+    const found = samples.filter((s) => s.name === name);
+    expect(found, name).toHaveLength(1);
+    out.set(name, { type: types.get(name), value: found[0]!.value });
+  }
+  return out;
+}
+
+describe('upstream limit metrics', () => {
+  it('read the cluster\u2019s limits at every scrape', async () => {
+    const metrics = new ProxyMetrics({ processMetrics: false });
+    const limits = {
+      preparedCacheEntries: 12,
+      preparedCacheBytes: 4096,
+      preparedCacheEvictions: 3,
+      orphanedStreams: 7,
+      connectionsReplaced: 1,
+    };
+    metrics.attach(
+      cluster(() => limits),
+      CLIENT,
+    );
+    let s = await scrape(metrics);
+    for (const [name, type, field] of NAMES) {
+      expect([name, s.get(name)]).toStrictEqual([name, { type, value: limits[field] }]);
+    }
+    limits.orphanedStreams = 0;
+    limits.preparedCacheEvictions = 10;
+    s = await scrape(metrics);
+    expect(s.get('cqlproxy_upstream_orphaned_streams')?.value).toBe(0);
+    expect(s.get('cqlproxy_prepared_cache_evictions_total')?.value).toBe(10);
+  });
+
+  it('read as zero before the cluster is attached, or from a cluster that does not report them', async () => {
+    const metrics = new ProxyMetrics({ processMetrics: false });
+    for (const v of (await scrape(metrics)).values()) expect(v.value).toBe(0);
+    metrics.attach(cluster(), CLIENT);
+    for (const v of (await scrape(metrics)).values()) expect(v.value).toBe(0);
+  });
+});
