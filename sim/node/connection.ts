@@ -165,6 +165,7 @@ export class CqlConnection {
   private queuedBytes = 0;
   private peakQueuedBytes = 0;
   private flushScheduled = false;
+  private recheckScheduled = false;
   private pausedByAdmin = false;
   /** Whether the framing and the socket are paused right now. */
   private readingStopped = false;
@@ -642,10 +643,22 @@ export class CqlConnection {
     this.queue = [];
     this.queuedBytes = 0;
     if (this.socket.destroyed || !this.socket.writable) return;
-    // Whether write() says the buffer is full does not matter here: onFrame() decides from the
-    // byte count, and 'drain' follows any write that filled the buffer.
-    this.socket.write(this.framing.encode(frames));
+    // onFrame() decides from the byte count, not from write(): 'drain' follows a write that
+    // filled the buffer. A write the kernel took whole at once is followed by no 'drain' (nor is
+    // writableNeedDrain set), so reading stopped on the queue alone is looked at again here.
+    const drainComing = !this.socket.write(this.framing.encode(frames));
     this.notePeak();
+    if (!drainComing && (this.readingStopped || this.deferred.length > 0)) this.recheckSoon();
+  }
+
+  /** onDrain() on the next turn: other connections' I/O first, and no recursion from flush(). */
+  private recheckSoon(): void {
+    if (this.recheckScheduled) return;
+    this.recheckScheduled = true;
+    setImmediate(() => {
+      this.recheckScheduled = false;
+      this.onDrain();
+    });
   }
 
   /** Answer bytes waiting for the peer: not yet written, or written and not taken by the kernel. */
@@ -690,6 +703,7 @@ export class CqlConnection {
 
   /** The socket's buffer is empty: delayed answers waiting for room first, then requests. */
   private onDrain(): void {
+    if (!this.isOpen()) return;
     while (this.deferred.length > 0 && this.state !== 'closing' && !this.outputFull()) {
       this.deferred.shift()!();
     }
