@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Consistency, ErrorCode, Opcode, ResultKind } from '../../src/protocol/constants.js';
 import { encodeExecute } from '../../src/protocol/messages/execute.js';
 import { encodePrepare } from '../../src/protocol/messages/prepare.js';
+import { MAX_QUEUED_BYTES } from '../../sim/node/connection.js';
+import type { ConnectionStats } from '../../sim/node/connection.js';
 import { startSimulator } from '../../sim/simulator.js';
 import type { Simulator } from '../../sim/simulator.js';
 import { RawClient, errorOf, resultOf } from './node/raw-client.js';
@@ -98,8 +100,42 @@ describe('nodes', () => {
     client.close();
   });
 
+  it('GET /nodes/{i}/connections reports each connection and the queued-bytes bound', async () => {
+    const client = await ready(0);
+    const port = client.socket.localPort;
+    const { status, json } = await call('GET', '/nodes/0/connections');
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ index: 0, queueLimit: MAX_QUEUED_BYTES });
+    const mine = (json.connections as ConnectionStats[]).find((c) => c.remote.endsWith(`:${port}`));
+    expect(mine).toEqual({
+      remote: `127.0.0.1:${port}`,
+      protocolVersion: 4,
+      queuedBytes: 0,
+      peakQueuedBytes: expect.any(Number) as unknown,
+      heldRequestBytes: 0,
+      delayedAnswers: 0,
+      readingPaused: false,
+      backpressured: false,
+      backpressurePauses: 0,
+      droppedEvents: 0,
+      requests: 2,
+    });
+    // The admin pause is not backpressure.
+    await call('POST', '/nodes/0/pause-reading');
+    const paused = (await call('GET', '/nodes/0/connections')).json
+      .connections as ConnectionStats[];
+    expect(paused.find((c) => c.remote.endsWith(`:${port}`))).toMatchObject({
+      readingPaused: true,
+      backpressured: false,
+    });
+    await call('POST', '/nodes/0/resume-reading');
+    expect((await call('POST', '/nodes/0/connections')).status).toBe(405);
+    client.close();
+  });
+
   it('answers 404 for an unknown node or route, 405 for a wrong method', async () => {
     expect((await call('POST', '/nodes/3/stop')).status).toBe(404);
+    expect((await call('GET', '/nodes/3/connections')).status).toBe(404);
     expect((await call('POST', '/nodes/x/stop')).status).toBe(404);
     expect((await call('POST', '/nodes/0/explode')).status).toBe(404);
     expect((await call('GET', '/elsewhere')).status).toBe(404);
