@@ -389,6 +389,7 @@ export class Cluster implements Backend {
       maxOrphanedStreams: o.maxOrphanedStreams ?? DEFAULT_MAX_ORPHANED_STREAMS,
       retireTimeoutMs: o.requestTimeoutMs,
       onConnectionReplaced: () => this.metrics.connectionsReplaced++,
+      onConnectionOpened: () => session.streamFreed(),
       connect: (onClose) =>
         UpstreamConnection.connect({
           endpoint: node.endpoint,

@@ -46,6 +46,8 @@ export interface NodePoolOptions {
   retireTimeoutMs?: number;
   /** Told each time a connection is replaced for too many orphaned stream ids. */
   onConnectionReplaced?: () => void;
+  /** Told each time a connection joins the pool (requests waiting for a stream id may go). */
+  onConnectionOpened?: () => void;
 }
 
 /** How long a replaced connection may keep its requests when no request timeout is given. */
@@ -221,6 +223,7 @@ export class NodePool {
       this.connections.push(connection);
       if (this.connections.length === 1) this.options.onAvailabilityChange?.(true);
       this.retireReplaced();
+      this.options.onConnectionOpened?.();
     } catch (err) {
       this.lastError = err instanceof Error ? err : new Error(String(err));
       this.options.logger.debug(

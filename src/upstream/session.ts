@@ -335,8 +335,10 @@ export class Session implements BackendSession {
   }
 
   /**
-   * The late answer to a request that timed out freed its stream id (see Request.orphanStream):
-   * nothing else would send a waiting request now. Made once per session, not per request.
+   * A stream id may be free without a request of this session finishing: the late answer to a
+   * request that timed out (see Request.orphanStream), a background PREPARE answered, a new
+   * connection in a pool. Nothing else would send a waiting request now. Made once per session,
+   * not per request.
    */
   readonly streamFreed = (): void => {
     if (this.waitingCount > 0) this.drainWaiting();
@@ -468,12 +470,17 @@ export class Session implements BackendSession {
         : 'prepared cached statements on a new connection',
     );
     if (rest.length === 0 || connection.closed) return;
-    void replayPrepares(connection, rest, WARM_UP_BACKGROUND_CONCURRENCY, { stopped: false }).then(
-      (n) =>
-        this.options.logger.debug(
-          { session: this.key, statements: rest.length, prepared: n },
-          'prepared older cached statements on a new connection in the background',
-        ),
+    void replayPrepares(
+      connection,
+      rest,
+      WARM_UP_BACKGROUND_CONCURRENCY,
+      { stopped: false },
+      this.streamFreed,
+    ).then((n) =>
+      this.options.logger.debug(
+        { session: this.key, statements: rest.length, prepared: n },
+        'prepared older cached statements on a new connection in the background',
+      ),
     );
   }
 
@@ -488,13 +495,15 @@ export class Session implements BackendSession {
 /**
  * Sends cached PREPARE frames on `connection`, `concurrency` at a time, each answer awaited, in
  * the order given, until done, `stop.stopped`, or the connection closes. Resolves with how many
- * were answered. A frame the connection cannot take now (no stream id free) is skipped.
+ * were answered; `onAnswered` is told of each (its stream id is free again). A frame the
+ * connection cannot take now (no stream id free) is skipped.
  */
 async function replayPrepares(
   connection: PooledConnection,
   entries: readonly CachedPrepare[],
   concurrency: number,
   stop: { stopped: boolean },
+  onAnswered?: () => void,
 ): Promise<number> {
   let next = 0;
   let answered = 0;
@@ -510,7 +519,10 @@ async function replayPrepares(
         // A private copy each: the send patches its stream id into the frame.
         if (!connection.send(Buffer.from(entry.frame), handler)) resolve(false);
       });
-      if (ok) answered++;
+      if (ok) {
+        answered++;
+        onAnswered?.();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));

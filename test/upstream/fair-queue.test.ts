@@ -13,11 +13,14 @@ import {
   closeSessions,
   requestFrame,
   setupSession,
+  until,
   voidResult,
   type Client,
 } from './fake-connection.js';
 
 afterEach(closeSessions);
+
+const NO_RETRY = { idempotent: false };
 
 /** The client stream ids of the frames `connection` was sent, in order. */
 function order(connection: FakeConnection, from = 0): number[] {
@@ -105,6 +108,19 @@ describe('the wait queue', () => {
     while (conn.inFlight > 0) conn.answer(voidResult);
     expect(order(conn)).toEqual([0, 10, 11]);
     for (const c of fresh) expect(c.responses[0]!.readUInt8(4)).toBe(Opcode.RESULT);
+  });
+
+  it('sends a waiting request as soon as a pool gains a connection', async () => {
+    const lost = new FakeConnection('lost', 1);
+    const fresh = new FakeConnection('fresh', 1);
+    const { session, pools } = await setupSession([[lost]], { spares: [[fresh]] });
+    client(session, tagged(0));
+    const waiting = client(session, tagged(1), NO_RETRY);
+    lost.close(); // the request in flight fails (nowhere to go); the waiting one stays queued
+    expect(waiting.responses).toHaveLength(0);
+    pools[0]!.reconnectNow();
+    await until(() => fresh.log.length === 1, 'the waiting request to go out');
+    expect(order(fresh)).toEqual([1]);
   });
 
   it('still fails everything waiting when the session closes', async () => {

@@ -207,6 +207,7 @@ export async function setupSession(
           ? {}
           : { maxOrphanedStreams: options.maxOrphanedStreams }),
         retireTimeoutMs: timeoutMs,
+        onConnectionOpened: () => session.streamFreed(),
         ...(options.onConnectionReplaced === undefined
           ? {}
           : { onConnectionReplaced: options.onConnectionReplaced }),
