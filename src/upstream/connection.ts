@@ -360,8 +360,8 @@ export class UpstreamConnection {
 
   /**
    * The request that registered `handler` on `streamId` gave up waiting (it timed out). The id
-   * stays taken until the node answers (a node may still answer on it: reusing the id earlier
-   * would hand that late answer to another request), but the handler is dropped for a shared
+   * stays taken until the node answers (the answer carries the request's stream id, spec v4 §2.3:
+   * reusing the id earlier would hand that late answer to another request), but the handler is dropped for a shared
    * no-op, so the request and the client frame it holds can be collected, and the id is counted
    * as orphaned until the answer comes; then `onLateAnswer` is called, the id free again. False
    * when `streamId` is not `handler`'s.
