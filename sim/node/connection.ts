@@ -236,9 +236,12 @@ export class CqlConnection {
       // that reads nothing would grow without end. EVENTs are hints: drivers re-read schema and
       // topology when they reconnect, which such a client will have to do.
       this.droppedEvents += 1;
-      this.host.log(
-        `connection ${this.remote}: ${event.type} EVENT dropped, the peer is not reading`,
-      );
+      // Once per connection: a stalled client under a stream of DDL would flood the log.
+      if (this.droppedEvents === 1) {
+        this.host.log(
+          `connection ${this.remote}: EVENTs dropped while the peer reads nothing (counted in its stats)`,
+        );
+      }
       return;
     }
     this.send(eventFrame(this.version, event));
@@ -504,11 +507,11 @@ export class CqlConnection {
       this.suffer(fault, planned, streamId);
       return;
     }
-    this.delay(delay, fault, opcode, body, planned, streamId);
+    this.answerLater(delay, fault, opcode, body, planned, streamId);
   }
 
   /** Answers `delay` ms later, and no earlier than there is room for the answer. */
-  private delay(
+  private answerLater(
     delay: number,
     fault: FaultAction,
     opcode: number,
