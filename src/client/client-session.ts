@@ -859,7 +859,7 @@ export class ClientSession {
     this.streams.delete(request.streamId);
     this.responseEstimate += (response.length - this.responseEstimate) * ESTIMATE_WEIGHT;
     this.framed.write(response);
-    this.afterOutput();
+    this.afterOutput(response.length);
   }
 
   // --- limits ----------------------------------------------------------------------------------
@@ -886,10 +886,14 @@ export class ClientSession {
     if (next !== this.pausedFor) this.setPaused(next);
   }
 
-  /** After a frame was queued for the client: the ceiling, then the holds. */
-  private afterOutput(): void {
+  /**
+   * After a frame was queued for the client: the ceiling, then the holds. The ceiling counts what
+   * was queued before this frame, so one answer larger than the ceiling (a page of very wide
+   * rows, up to the cluster's frame limit) still reaches a client that reads it.
+   */
+  private afterOutput(frameLength: number): void {
     const queued = this.framed.queuedBytes;
-    if (queued > this.limits.maxOutputBytes * OUTPUT_CEILING_FACTOR) {
+    if (queued - frameLength > this.limits.maxOutputBytes * OUTPUT_CEILING_FACTOR) {
       this.closeFor(CloseReason.OUTPUT_OVERFLOW, { queuedBytes: queued });
       return;
     }
@@ -1113,7 +1117,7 @@ export class ClientSession {
   /** A frame the proxy answers itself: queued, then the output limits looked at. */
   private write(frame: Buffer): void {
     this.framed.write(frame);
-    this.afterOutput();
+    this.afterOutput(frame.length);
   }
 
   private error(streamId: number, code: number, message: string): void {

@@ -67,11 +67,6 @@ export interface ClusterOptions {
    */
   preparedCacheBytes?: number;
   /**
-   * @deprecated Ignored: the cache is bounded in bytes (preparedCacheBytes). Accepted only until
-   * every caller stops passing it.
-   */
-  preparedCacheSize?: number;
-  /**
    * Orphaned stream ids (requests timed out, never answered) beyond which a pooled connection is
    * replaced. DEFAULT_MAX_ORPHANED_STREAMS when absent.
    */

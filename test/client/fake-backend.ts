@@ -1,6 +1,7 @@
 // A Backend for client-side tests: no cluster, canned answers. Every request a session receives is
 // recorded (a copy of the frame as it arrived, and its body decompressed), and answered on the next
-// turn: SELECTs with one row (`k` = 'fake-row', or 64 KiB of 'a' when the query says BIG),
+// turn: SELECTs with one row (`k` = 'fake-row', or 64 KiB of 'a' when the query says BIG; N such
+// rows for BIG xN),
 // system_schema reads with no rows, PREPARE with an id of its own, everything else with RESULT
 // Void; a query containing FAIL gets an INVALID error.
 // Sessions can be made congested, or told to hold their answers until released.
@@ -288,9 +289,11 @@ export class FakeSession implements BackendSession {
     }
     if (/^\s*select/i.test(query)) {
       if (query.includes('BIG')) {
+        // "BIG x16" makes 16 rows of the big cell.
+        const times = Number(/BIG x(\d+)/.exec(query)?.[1] ?? 1);
         return rowsFrame(version, streamId, {
           columns: [{ keyspace: 'ks', table: 't', name: 'k', type: VARCHAR }],
-          rows: [[Buffer.alloc(BIG_CELL_LENGTH, 0x61)]],
+          rows: Array.from({ length: times }, () => [Buffer.alloc(BIG_CELL_LENGTH, 0x61)]),
         });
       }
       const schema = /\bfrom\s+system_(virtual_)?schema\./i.test(query);

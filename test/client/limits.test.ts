@@ -234,6 +234,18 @@ describe('answers a client does not read', () => {
     expect(p.side.limitsReport().queuedOutputBytes).toBe(0);
   });
 
+  it('still delivers one answer larger than the ceiling to a client that reads it', async () => {
+    const { p } = await proxyWith({ maxOutputBytes: 64 * 1024 });
+    const c = await p.ready(4);
+    // 32 rows of 64 KiB: a 2 MiB answer, four times the 512 KiB ceiling.
+    const answer = await c.request(queryFrame(4, 1, 'SELECT BIG x32 FROM ks.t'));
+    expect(answer.length).toBeGreaterThan(2 * 1024 * 1024);
+    expect(p.side.limitsReport().closed.output_overflow).toBe(0);
+    expect((await c.request(queryFrame(4, 2, 'SELECT k FROM ks.t'))).readUInt8(4)).toBe(
+      Opcode.RESULT,
+    );
+  });
+
   it('closes a client that takes none of its answers for --client-write-timeout', async () => {
     const { p, log } = await proxyWith({ writeTimeoutMs: 300, maxOutputBytes: 256 << 20 });
     const c = await p.ready(4);
