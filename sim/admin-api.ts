@@ -13,6 +13,11 @@
 //   POST   /faults                       {"match","error","delayMs","closeConnection","times"} and
 //                                        optionally "node": i for one node instead of all
 //   DELETE /faults                       disarm every rule, cluster-wide and per node
+//   GET    /users                        the users every node accepts, without passwords
+//   POST   /users                        {"username","password","keyspaces"?}: add or replace one;
+//                                        no "keyspaces" = every keyspace. Open connections of a
+//                                        replaced user keep their login, with the new keyspaces
+//   DELETE /users/{name}                 its open connections lose every keyspace (404 if none)
 
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -21,6 +26,8 @@ import { FaultRuleError, parseFaultRule } from './faults.js';
 import type { FaultRule } from './faults.js';
 import { sendJson } from './http-json.js';
 import type { ConnectionStats } from './node/connection.js';
+import { UserError, parseUser } from './node/users.js';
+import type { SimulatorUser, UserListing } from './node/users.js';
 
 /** A node as the API reports it. */
 export interface AdminNodeStatus {
@@ -48,6 +55,11 @@ export interface AdminTarget {
   faults(): { cluster: FaultRule[]; nodes: FaultRule[][] };
   /** Disarms everything; returns how many rules were armed. */
   clearFaults(): number;
+  users(): UserListing[];
+  /** Adds or replaces a user; returns whether one was replaced. Throws UserError. */
+  setUser(user: SimulatorUser): boolean;
+  /** Returns whether there was such a user. Throws UserError for `token`. */
+  deleteUser(username: string): boolean;
 }
 
 export interface AdminApiOptions {
@@ -68,6 +80,7 @@ export interface AdminApi {
 const MAX_BODY_BYTES = 64 * 1024;
 const NODE_ACTION = /^\/nodes\/(\d+)\/(stop|start|forget-prepared|pause-reading|resume-reading)$/;
 const NODE_CONNECTIONS = /^\/nodes\/(\d+)\/connections$/;
+const USER = /^\/users\/([^/]+)$/;
 
 class HttpError extends Error {
   readonly status: number;
@@ -160,6 +173,25 @@ export async function startAdminApi(options: AdminApiOptions): Promise<AdminApi>
       );
       return { added: rule, node: node ?? null, ...target.faults() };
     }
+    if (path === '/users') {
+      if (method === 'GET') return { users: target.users() };
+      requireMethod(method, 'POST');
+      const body = await readJson(request);
+      const user = userOrBadRequest(() => parseUser(body));
+      const replaced = userOrBadRequest(() => target.setUser(user));
+      log(`admin: ${replaced ? 'replaced' : 'added'} user ${user.username}`);
+      return { user: user.username, replaced, users: target.users() };
+    }
+    const user = USER.exec(path);
+    if (user !== null) {
+      requireMethod(method, 'DELETE');
+      const name = decodePathSegment(user[1] ?? '');
+      if (!userOrBadRequest(() => target.deleteUser(name))) {
+        throw new HttpError(404, `no user ${name}`);
+      }
+      log(`admin: deleted user ${name}`);
+      return { deleted: name, users: target.users() };
+    }
     throw new HttpError(404, `no such resource: ${path}`);
   };
 
@@ -194,6 +226,25 @@ export async function startAdminApi(options: AdminApiOptions): Promise<AdminApi>
         server.closeAllConnections();
       }),
   };
+}
+
+/** A refused user definition is the client's mistake: 400 with the reason. */
+function userOrBadRequest<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof UserError) throw new HttpError(400, error.message);
+    throw error;
+  }
+}
+
+/** A user name in the path is percent-encoded (any character may be in a role name). */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `${segment} is not a valid percent-encoded name`);
+  }
 }
 
 /** 405 carries the allowed method in its message (it becomes the Allow header). */

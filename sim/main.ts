@@ -1,15 +1,18 @@
 // `npm run sim -- [--nodes 3] [--out DIR] [--token AstraCS:...] [--protocol-versions 3,4] [--port N]
-// [--region dc1] [--authenticator CLASS]`: starts the simulated Astra, prints exactly one JSON line
+// [--region dc1] [--authenticator CLASS] [--user name:password[:ks1,ks2]]...`: starts the simulated Astra, prints exactly one JSON line
 // on stdout once every listener is up (issue 3's contract), logs to stderr only, and runs until
 // SIGTERM or SIGINT, then closes everything and exits 0.
 
 import { parseArgs } from 'node:util';
+import { UserError, parseUserFlag } from './node/users.js';
 import { startSimulator } from './simulator.js';
 import type { Simulator, SimulatorOptions } from './simulator.js';
 
 const USAGE = `usage: npm run sim -- [--nodes N] [--out DIR] [--token AstraCS:...]
                         [--protocol-versions 3,4[,5]] [--port N] [--region NAME]
-                        [--authenticator CLASS]`;
+                        [--authenticator CLASS]
+                        [--user NAME:PASSWORD[:KS1,KS2]]...   (repeatable; no KS list: every
+                                                               keyspace; 'NAME:PASSWORD:' none)`;
 
 class UsageError extends Error {}
 
@@ -40,6 +43,7 @@ function parseOptions(argv: string[]): SimulatorOptions | 'help' {
         port: { type: 'string' },
         region: { type: 'string' },
         authenticator: { type: 'string' },
+        user: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -69,6 +73,17 @@ function parseOptions(argv: string[]): SimulatorOptions | 'help' {
   if (values.port !== undefined) options.port = integer('port', values.port, 1, 65535);
   if (values.region !== undefined) options.region = values.region;
   if (values.authenticator !== undefined) options.authenticatorClass = values.authenticator;
+  if (values.user !== undefined) {
+    try {
+      options.users = values.user.map(parseUserFlag);
+      const names = options.users.map((u) => u.username);
+      const twice = names.find((name, i) => names.indexOf(name) !== i);
+      if (twice !== undefined) throw new UsageError(`--user ${twice} is given twice`);
+    } catch (error) {
+      if (error instanceof UserError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
   return options;
 }
 

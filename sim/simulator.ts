@@ -24,6 +24,8 @@ import { MAX_QUEUED_BYTES } from './node/connection.js';
 import { startCqlNode } from './node/cql-node.js';
 import type { ClusterView, CqlNode } from './node/cql-node.js';
 import { DEFAULT_PROTOCOL_VERSIONS } from './node/negotiation.js';
+import { UserDirectory } from './node/users.js';
+import type { SimulatorUser } from './node/users.js';
 import { startSniProxy } from './sni-proxy.js';
 import type { NodeAddress, SniProxy } from './sni-proxy.js';
 import { makeCertificateAuthority, makeServerCertificate } from './tls/certs.js';
@@ -43,6 +45,12 @@ export interface SimulatorOptions {
   readonly region?: string;
   /** The class named in AUTHENTICATE; default PasswordAuthenticator. */
   readonly authenticatorClass?: string;
+  /**
+   * Users besides `token` (which keeps every keyspace), for every node whichever way a client
+   * comes in (SNI proxy or contact points): `keyspaces` absent = every keyspace, present = only
+   * those (plus reading the system keyspaces). More can be added at run time (`POST /users`).
+   */
+  readonly users?: readonly SimulatorUser[];
   /** The bundle's keyspace, created at start as Astra creates a database's first keyspace. */
   readonly keyspace?: string;
   /** Default createEngine(). */
@@ -76,6 +84,8 @@ export interface Simulator {
   readonly sniProxy: SniProxy;
   /** Rules for every node (each node also has its own: `nodes[i].faults`). */
   readonly faults: FaultSet;
+  /** The accounts every node accepts (`token` and the extra users); changes apply at once. */
+  readonly users: UserDirectory;
   /** Stops node i: its connections close, new ones are refused; the others send DOWN. */
   stopNode(index: number): Promise<void>;
   /** Starts node i again; the others send UP. */
@@ -118,6 +128,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const databaseId = randomUUID();
   const engine = options.engine ?? createEngine();
   const faults = new FaultSet();
+  // Before anything listens: a bad user definition fails the start with nothing to close.
+  const users = new UserDirectory(token, options.users ?? []);
   const closers: (() => Promise<void>)[] = [];
   const ownOutDir = options.outDir === undefined;
   const outDir = options.outDir ?? (await mkdtemp(join(tmpdir(), 'astra-sim-')));
@@ -154,7 +166,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         nodes.filter((n) => n.identity.hostId !== self.hostId).map((n) => n.identity),
       faults,
     };
-    nodes = await startNodes(identities, options, engine, token, cluster, log);
+    nodes = await startNodes(identities, options, engine, users, cluster, log);
     closers.push(async () => {
       for (const node of nodes) await node.stop();
     });
@@ -260,6 +272,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         else nodeAt(nodes, node).faults.add(rule);
       },
       faults: () => ({ cluster: faults.rules, nodes: nodes.map((n) => n.faults.rules) }),
+      users: () => users.list(),
+      setUser: (user) => users.set(user),
+      deleteUser: (username) => users.delete(username),
       clearFaults: () => {
         let cleared = faults.size;
         faults.clear();
@@ -294,6 +309,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       bundle,
       sniProxy,
       faults,
+      users,
       stopNode,
       startNode,
       close: closeAll,
@@ -328,7 +344,7 @@ async function startNodes(
   identities: readonly NodeIdentity[],
   options: SimulatorOptions,
   engine: Engine,
-  token: string,
+  users: UserDirectory,
   cluster: ClusterView,
   log: (message: string) => void,
 ): Promise<CqlNode[]> {
@@ -345,7 +361,7 @@ async function startNodes(
           host: identity.address,
           port,
           engine,
-          token,
+          users,
           protocolVersions,
           cluster,
           log,

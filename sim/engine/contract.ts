@@ -21,6 +21,17 @@ export interface NodeIdentity {
   token: string;
 }
 
+/**
+ * The role a statement runs as (the connection's authenticated user), for the permission check
+ * (permissions.ts). The simulator grants per keyspace: a role has every permission on the
+ * keyspaces it may use, none elsewhere.
+ */
+export interface Role {
+  readonly name: string;
+  /** The keyspaces the role may read and write; undefined: every keyspace (a superuser). */
+  readonly keyspaces: ReadonlySet<string> | undefined;
+}
+
 /** The node a statement runs on, and the cluster around it (for system.local/system.peers). */
 export interface ExecutionContext {
   node: NodeIdentity;
@@ -30,6 +41,11 @@ export interface ExecutionContext {
   keyspace: string | undefined;
   /** The negotiated protocol version (for native_protocol_version and value encodings). */
   protocolVersion: number;
+  /**
+   * Who runs the statement. Absent: nothing is checked, as Cassandra with AllowAllAuthenticator
+   * (no login) or for its own internal queries.
+   */
+  role?: Role;
 }
 
 export type BoundValue = Buffer | null | Unset;

@@ -19,6 +19,7 @@ import { invalid, unprepared } from './errors.js';
 import { checkWriteConsistency } from './guardrails.js';
 import type { ModificationPlan } from './modification-plan.js';
 import { parseStatement } from './parser.js';
+import { authorize } from './permissions.js';
 import { type Plan, planStatement, planTables } from './planner.js';
 import { preparedInfo } from './prepared.js';
 import { Catalog, type TableDef } from './schema.js';
@@ -114,7 +115,10 @@ class SimEngine implements Engine {
   }
 
   prepare(query: string, context: ExecutionContext): PreparedStatementInfo {
-    const plan = planStatement(parseStatement(query), this.catalog, context.keyspace);
+    const plan = this.authorized(
+      planStatement(parseStatement(query), this.catalog, context.keyspace),
+      context,
+    );
     const info = preparedInfo(query, context.keyspace, plan);
     this.prepared.set(info.id.toString('hex'), { info, plan, tables: new Set(planTables(plan)) });
     return info;
@@ -138,7 +142,7 @@ class SimEngine implements Engine {
   ): EngineResult {
     const keyspace = options.keyspace ?? context.keyspace;
     const nowMs = this.now();
-    const jobs: WriteJob[] = children.map((child) => {
+    const plans = children.map((child): ModificationPlan => {
       let plan: Plan;
       if (child.kind === 'query') {
         plan = this.planFor(child.query, keyspace);
@@ -152,6 +156,13 @@ class SimEngine implements Engine {
           'Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.',
         );
       }
+      return plan;
+    });
+    // Cassandra's BatchMessage collects every statement first, then BatchStatement.authorize
+    // checks each in order: the first one the role may not run is the one named.
+    for (const plan of plans) this.authorized(plan, context);
+    const jobs: WriteJob[] = plans.map((plan, i) => {
+      const child = children[i]!;
       return {
         plan,
         ctx: { values: orderValues(plan.bindings, child.values, child.names), nowMs },
@@ -223,7 +234,17 @@ class SimEngine implements Engine {
     }
   }
 
+  /**
+   * The one gate to permissions.ts: every statement passes here once planned (QUERY, PREPARE,
+   * EXECUTE, each BATCH child), so a prepared id cannot carry one role's statement to another.
+   */
+  private authorized<P extends Plan>(plan: P, context: ExecutionContext): P {
+    authorize(plan, context.role);
+    return plan;
+  }
+
   private run(plan: Plan, options: StatementOptions, context: ExecutionContext): EngineResult {
+    this.authorized(plan, context);
     const nowMs = this.now();
     if (plan.kind === 'schema') {
       return executeSchemaStatement(plan.statement, {

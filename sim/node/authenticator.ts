@@ -1,7 +1,8 @@
 // The server side of a connection's SASL exchange (spec v4 §4.2.3, §4.2.7, §4.2.8), as Astra runs
 // it: SASL PLAIN with the literal username `token` and the database's AstraCS token as password
-// (astra-formats §4). The class name in AUTHENTICATE is configurable because Astra has sent
-// several, and DseAuthenticator adds a mechanism negotiation (PLAIN → PLAIN-START) first.
+// (astra-formats §4), or one of the simulator's extra users (users.ts). The class name in
+// AUTHENTICATE is configurable because Astra has sent several, and DseAuthenticator adds a
+// mechanism negotiation (PLAIN → PLAIN-START) first.
 
 export const PASSWORD_AUTHENTICATOR = 'org.apache.cassandra.auth.PasswordAuthenticator';
 export const DSE_AUTHENTICATOR = 'com.datastax.bdp.cassandra.auth.DseAuthenticator';
@@ -14,18 +15,26 @@ const PLAIN_MECHANISM = 'PLAIN';
 const PLAIN_START = Buffer.from('PLAIN-START', 'utf8');
 const NUL = 0;
 
+/** The accounts an exchange checks credentials against (users.ts UserDirectory). */
+export interface Credentials {
+  authenticate(username: string, password: string): boolean;
+}
+
 export type SaslStep =
-  { kind: 'challenge'; token: Buffer } | { kind: 'success' } | { kind: 'failure'; message: string };
+  | { kind: 'challenge'; token: Buffer }
+  /** `username` is who the connection runs its statements as from now on. */
+  | { kind: 'success'; username: string }
+  | { kind: 'failure'; message: string };
 
 /** One connection's exchange: feed each AUTH_RESPONSE token, send what comes back. */
 export class SaslExchange {
   private readonly dse: boolean;
-  private readonly password: string;
+  private readonly credentials: Credentials;
   private mechanismChosen = false;
 
-  constructor(authenticatorClass: string, password: string) {
+  constructor(authenticatorClass: string, credentials: Credentials) {
     this.dse = authenticatorClass === DSE_AUTHENTICATOR;
-    this.password = password;
+    this.credentials = credentials;
   }
 
   evaluate(token: Buffer | null): SaslStep {
@@ -40,13 +49,16 @@ export class SaslExchange {
     }
     const credentials = decodeCredentials(bytes);
     if (typeof credentials === 'string') return { kind: 'failure', message: credentials };
-    if (credentials.username !== TOKEN_USERNAME || credentials.password !== this.password) {
+    const { username, password } = credentials;
+    // One text for an unknown user and a wrong password (PasswordAuthenticator's), so the error
+    // does not tell which users exist.
+    if (!this.credentials.authenticate(username, password)) {
       return {
         kind: 'failure',
-        message: `Provided username ${credentials.username} and/or password are incorrect`,
+        message: `Provided username ${username} and/or password are incorrect`,
       };
     }
-    return { kind: 'success' };
+    return { kind: 'success', username };
   }
 }
 

@@ -56,6 +56,7 @@ import type { Engine, ExecutionContext, NodeIdentity } from '../engine/contract.
 import { faultErrorMessage } from '../faults.js';
 import type { FaultAction } from '../faults.js';
 import { SaslExchange } from './authenticator.js';
+import type { UserDirectory } from './users.js';
 import { WireFraming } from './framing.js';
 import type { TooBigFrame } from './framing.js';
 import {
@@ -77,8 +78,8 @@ export interface ConnectionHost {
   /** Offered protocol versions, sorted. */
   readonly versions: readonly number[];
   readonly authenticatorClass: string;
-  /** The password SASL PLAIN must carry (the AstraCS token). */
-  readonly password: string;
+  /** The accounts SASL PLAIN checks (`token` and the extra users), and each user's role. */
+  readonly users: UserDirectory;
   readonly engine: Engine;
   readonly prepared: PreparedCache;
   readonly maxFrameLength: number;
@@ -159,6 +160,8 @@ export class CqlConnection {
   private prefix: Buffer = Buffer.alloc(0);
   private sasl: SaslExchange | undefined;
   private keyspace: string | undefined;
+  /** Who logged in; its role is looked up per request (users.ts). Unset with AllowAll. */
+  private user: string | undefined;
   private readonly registered = new Set<string>();
   /** Answers not yet written to the socket (one write per turn) and their size. */
   private queue: Buffer[] = [];
@@ -425,7 +428,7 @@ export class CqlConnection {
       this.send(readyFrame(this.version, streamId));
     } else {
       this.state = 'authentication';
-      this.sasl = new SaslExchange(this.host.authenticatorClass, this.host.password);
+      this.sasl = new SaslExchange(this.host.authenticatorClass, this.host.users);
       this.send(authenticateFrame(this.version, streamId, this.host.authenticatorClass));
     }
     // The answer to STARTUP goes out as it is (uncompressed, unframed); everything after it uses
@@ -441,7 +444,7 @@ export class CqlConnection {
   // native_protocol_v4.spec §4.1.2 AUTH_RESPONSE → §4.2.7 AUTH_CHALLENGE | §4.2.8 AUTH_SUCCESS
   private onAuthResponse(streamId: number, body: Buffer): void {
     const token = decodeAuthResponse(body);
-    const sasl = this.sasl ?? new SaslExchange(this.host.authenticatorClass, this.host.password);
+    const sasl = this.sasl ?? new SaslExchange(this.host.authenticatorClass, this.host.users);
     const step = sasl.evaluate(token);
     switch (step.kind) {
       case 'challenge':
@@ -450,6 +453,7 @@ export class CqlConnection {
         return;
       case 'success':
         this.sasl = undefined;
+        this.user = step.username;
         this.state = 'ready';
         this.send(authSuccessFrame(this.version, streamId, null));
         return;
@@ -571,12 +575,15 @@ export class CqlConnection {
   }
 
   private context(keyspace?: string): ExecutionContext {
-    return {
+    const context: ExecutionContext = {
       node: this.host.identity(),
       peers: () => this.host.peers(),
       keyspace: keyspace ?? this.keyspace,
       protocolVersion: this.version,
     };
+    // Per request, not at login: a user replaced or deleted since is checked as it is now.
+    if (this.user !== undefined) context.role = this.host.users.role(this.user);
+    return context;
   }
 
   // --- errors -----------------------------------------------------------------------------------

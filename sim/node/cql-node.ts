@@ -15,6 +15,7 @@ import { CqlConnection } from './connection.js';
 import type { ConnectionHost, ConnectionStats } from './connection.js';
 import { DEFAULT_PROTOCOL_VERSIONS, checkProtocolVersions } from './negotiation.js';
 import { PreparedCache } from './prepared-cache.js';
+import { UserDirectory } from './users.js';
 
 /** What a node knows of the cluster around it. */
 export interface ClusterView {
@@ -32,8 +33,13 @@ export interface CqlNodeOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly engine: Engine;
-  /** The AstraCS token SASL PLAIN must carry as password (username `token`). */
-  readonly token: string;
+  /** The AstraCS token SASL PLAIN must carry as password (username `token`), without `users`. */
+  readonly token?: string;
+  /**
+   * The accounts SASL PLAIN accepts and their roles, `token` included, shared by the cluster's
+   * nodes (the simulator passes one directory to all). Default: `token` alone.
+   */
+  readonly users?: UserDirectory;
   /** Default [3, 4]; add 5 for v5 with segments. */
   readonly protocolVersions?: readonly number[];
   /** The class named in AUTHENTICATE; default PasswordAuthenticator. */
@@ -70,7 +76,13 @@ export interface CqlNode {
 
 const STANDALONE: ClusterView = { peers: () => [] };
 
+function tokenOnly(token: string | undefined): UserDirectory {
+  if (token === undefined) throw new Error('CQL node: give the token or the users');
+  return new UserDirectory(token);
+}
+
 export async function startCqlNode(options: CqlNodeOptions): Promise<CqlNode> {
+  const users = options.users ?? tokenOnly(options.token);
   const versions = checkProtocolVersions(options.protocolVersions ?? DEFAULT_PROTOCOL_VERSIONS);
   const cluster = options.cluster ?? STANDALONE;
   const log = options.log ?? (() => undefined);
@@ -87,7 +99,7 @@ export async function startCqlNode(options: CqlNodeOptions): Promise<CqlNode> {
   const host: ConnectionHost = {
     versions,
     authenticatorClass: options.authenticatorClass ?? PASSWORD_AUTHENTICATOR,
-    password: options.token,
+    users,
     engine: options.engine,
     prepared,
     maxFrameLength: options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
