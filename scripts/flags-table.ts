@@ -58,7 +58,7 @@ export function parseHelp(help: string): HelpGroup[] {
   let group: HelpGroup | undefined;
   for (const line of help.split('\n')) {
     const heading = GROUP_LINE.exec(line);
-    if (heading?.[1] !== undefined && heading[1] !== 'Examples') {
+    if (heading?.[1] !== undefined && heading[1] !== 'Examples' && heading[1] !== 'Commands') {
       group = { name: heading[1], flags: [], notes: [] };
       groups.push(group);
       continue;

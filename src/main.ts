@@ -4,15 +4,27 @@
 // rejected token, a port in use) print one line and exit non-zero, without a stack trace.
 
 import { readFileSync } from 'node:fs';
+import { HASH_PASSWORD_COMMAND, hashPasswordCommand } from './client/auth/hash-password-command.js';
 import { parseConfig } from './config-parse.js';
 import { ProxyError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
 import { handleShutdownSignals } from './ops/shutdown.js';
 import { startProxy, type RunningProxy } from './proxy.js';
+import { handleReloadSignal } from './tls/reload-signal.js';
 
 const PROGRAM = 'cql-proxy-ts';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === HASH_PASSWORD_COMMAND) {
+    const result = await hashPasswordCommand(process.argv.slice(3), readFileSync(0, 'utf8'));
+    if ('error' in result) {
+      process.stderr.write(`${PROGRAM}: ${result.error}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stdout.write(`${result.output}\n`);
+    }
+    return;
+  }
   const parsed = parseConfig(process.argv.slice(2), process.env, (path) =>
     readFileSync(path, 'utf8'),
   );
@@ -49,6 +61,11 @@ async function main(): Promise<void> {
     reportError: (err) =>
       process.stderr.write(`${PROGRAM}: error while shutting down: ${errorMessage(err)}\n`),
   });
+  // SIGHUP re-reads the client TLS files (src/tls/reload-signal.ts); without client TLS it keeps
+  // its default, ending the process.
+  if (config.proxyCertFile !== undefined) {
+    handleReloadSignal(() => proxy.reloadTls(), { logger, source: process });
+  }
 }
 
 main().catch((err: unknown) => {

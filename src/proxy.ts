@@ -19,6 +19,7 @@ import type { ClientSideConfig } from './client/config.js';
 import { defaultMemoryBudget } from './client/memory-budget.js';
 import { versionName } from './protocol/constants.js';
 import { Cluster, type ClusterTarget } from './upstream/cluster.js';
+import { type ClientTls, loadClientTls } from './tls/client-tls.js';
 import type { ContactPointTls } from './upstream/endpoint.js';
 
 export interface RunningProxy {
@@ -27,6 +28,12 @@ export interface RunningProxy {
   readonly operations: Operations;
   /** Where clients connect. */
   readonly address: { host: string; port: number };
+  /**
+   * Re-reads the client TLS certificate, key and CA files and installs them for new connections
+   * (SIGHUP, src/main.ts). Resolves false when they are unusable (logged; the old ones stay) or
+   * client TLS is off. Never rejects.
+   */
+  reloadTls(): Promise<boolean>;
   /**
    * Closes everything. With `drainTimeoutMs` > 0, stops accepting and reading first and lets the
    * requests already read be answered for up to that long (SIGTERM); with 0, at once.
@@ -100,14 +107,18 @@ async function startServing(
     requestObserver: operations.requestObserver,
   });
   let clientSide: ClientSide;
+  let clientTls: ClientTls | undefined;
   try {
-    clientSide = await startClientSide(await clientSideConfig(config), cluster, {
+    clientTls = await startClientTls(config, logger);
+    clientSide = await startClientSide(await clientSideConfig(config, clientTls), cluster, {
       log: logger.child({ component: 'client' }),
     });
   } catch (err) {
+    clientTls?.close();
     cluster.close();
     throw err;
   }
+  const tls = clientTls;
   const info = cluster.info;
   logger.info(
     {
@@ -122,14 +133,61 @@ async function startServing(
     'proxy is ready',
   );
   operations.running(cluster, clientSide);
+  warnIfOpen(config, clientSide.host, logger);
   return {
     cluster,
     clientSide,
     operations,
     address: { host: clientSide.host, port: clientSide.port },
-    close: (options = {}) =>
-      closeGracefully({ operations, clientSide, cluster }, options.drainTimeoutMs ?? 0, logger),
+    reloadTls: async () => {
+      if (tls !== undefined) return tls.reload('reload request');
+      logger.info('client TLS is off: no certificates to reload');
+      return false;
+    },
+    close: (options = {}) => {
+      tls?.close();
+      return closeGracefully(
+        { operations, clientSide, cluster },
+        options.drainTimeoutMs ?? 0,
+        logger,
+      );
+    },
   };
+}
+
+/** The client-facing certificates, watched for rotation (src/tls/client-tls.ts); none without TLS. */
+async function startClientTls(config: Config, logger: Logger): Promise<ClientTls | undefined> {
+  if (config.proxyCertFile === undefined || config.proxyKeyFile === undefined) return undefined;
+  return loadClientTls(
+    {
+      certFile: config.proxyCertFile,
+      keyFile: config.proxyKeyFile,
+      ...(config.proxyCaFile === undefined ? {} : { caFile: config.proxyCaFile }),
+    },
+    { minVersion: config.proxyTlsMinVersion, log: logger.child({ component: 'tls' }) },
+  );
+}
+
+/**
+ * A listener on an address other hosts can reach, with neither client authentication nor client
+ * certificates, lets anyone who reaches it use the proxy's credentials. Said once at start-up;
+ * `--client-auth none` given on purpose silences it (README "Security").
+ */
+function warnIfOpen(config: Config, boundHost: string, logger: Logger): void {
+  const auth = config.clientAuth;
+  if (auth.mode !== 'none' || auth.explicit || config.proxyCaFile !== undefined) return;
+  if (isLoopback(boundHost)) return;
+  logger.warn(
+    { bind: `${boundHost}:${config.bind.port}` },
+    'clients are not authenticated: anyone who can reach this address uses the proxy\u2019s ' +
+      'credentials (set --client-auth users or passthrough, or --proxy-ca-file; ' +
+      '--client-auth none says it is on purpose)',
+  );
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^::ffff:/i, '');
+  return h === '::1' || h === 'localhost' || /^127\./.test(h);
 }
 
 async function resolveTarget(
@@ -252,9 +310,10 @@ async function resolveAddress(address: string, what: string): Promise<string> {
   }
 }
 
-async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
-  const cert = await readPem(config.proxyCertFile, '--proxy-cert-file');
-  const key = await readPem(config.proxyKeyFile, '--proxy-key-file');
+async function clientSideConfig(
+  config: Config,
+  tls: ClientTls | undefined,
+): Promise<ClientSideConfig> {
   const rpcAddress =
     config.rpcAddress === undefined
       ? undefined
@@ -267,7 +326,7 @@ async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
   );
   return {
     bind: config.bind,
-    ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}),
+    ...(tls === undefined ? {} : { tls: tls.config }),
     maxFrameLength: config.maxFrameLength,
     maxClientConnections: config.maxClientConnections,
     limits: {
@@ -280,6 +339,7 @@ async function clientSideConfig(config: Config): Promise<ClientSideConfig> {
       keepAliveMs: config.tcpKeepAliveMs,
     },
     memoryBudget: config.memoryBudget ?? defaultMemoryBudget(),
+    auth: config.clientAuth,
     ...(rpcAddress === undefined ? {} : { rpcAddress }),
     ...(config.dataCenter === undefined ? {} : { dataCenter: config.dataCenter }),
     ...(config.tokens === undefined ? {} : { tokens: config.tokens }),

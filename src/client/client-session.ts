@@ -2,7 +2,9 @@
 //
 // - Handshake: the first frame fixes the protocol version; a version the proxy cannot serve gets
 //   the "Invalid or unsupported protocol version" error every driver steps down on. OPTIONS,
-//   STARTUP and REGISTER are answered here; the proxy never asks for credentials.
+//   STARTUP and REGISTER are answered here. With --client-auth users or passthrough, STARTUP is
+//   answered AUTHENTICATE and nothing but OPTIONS and AUTH_RESPONSE is accepted until the login
+//   succeeds (auth/login.ts); the small pre-handshake frame limit holds until then.
 // - Interception: QUERY and PREPARE strings go through the lexer once. USE switches this client
 //   to the cluster session of that keyspace, system.local/peers are answered from
 //   system-tables.ts, prepared system queries are answered here on EXECUTE too.
@@ -24,6 +26,7 @@ import {
   type Backend,
   type BackendSession,
   type ForwardedRequest,
+  type SessionCredentials,
 } from '../upstream/contract.js';
 import { errorMessage } from '../errors.js';
 import {
@@ -55,6 +58,8 @@ import { decodeExecuteHead } from '../protocol/messages/execute.js';
 import { decodePrepare } from '../protocol/messages/prepare.js';
 import { decodeQueryHead } from '../protocol/messages/query.js';
 import { readyFrame } from '../protocol/messages/ready.js';
+import { authenticateFrame, authSuccessFrame } from '../protocol/messages/auth.js';
+import { decodeAuthResponse } from '../protocol/messages/auth-response.js';
 import { decodeRegister } from '../protocol/messages/register.js';
 import {
   type ColumnSpec,
@@ -80,6 +85,8 @@ import {
 } from './limits.js';
 import type { ClientLog } from './log.js';
 import type { MemoryBudget } from './memory-budget.js';
+import { type ClientAuth, PASSWORD_AUTHENTICATOR } from './auth/client-auth.js';
+import { login } from './auth/login.js';
 import { StreamSet } from './stream-set.js';
 import type { PreparedInfo, PreparedRegistry } from './prepared-registry.js';
 import {
@@ -98,6 +105,8 @@ export interface ClientGuards {
   stats: ClientLimitStats;
   /** One rate-limited log line per reason a connection is closed (a storm must not flood logs). */
   closeLogs: Record<CloseReason, BurstLog>;
+  /** Who may use the proxy (--client-auth). */
+  auth: ClientAuth;
 }
 
 export interface ClientSessionOptions {
@@ -232,7 +241,14 @@ export class ClientSession {
   /** The connection's protocol version; 0 until the first frame fixes it. */
   private version = 0;
   private v5 = false;
+  /** STARTUP was received and accepted. */
   private started = false;
+  /** Requests are accepted: READY was sent, or, with client authentication, AUTH_SUCCESS. */
+  private ready = false;
+  /** AUTHENTICATE was sent and the login has not succeeded yet. */
+  private authenticating = false;
+  /** Passthrough: the client's own credentials, for every cluster session it uses. */
+  private credentials: SessionCredentials | undefined;
   /** v3/v4 body compression negotiated in STARTUP. */
   private compressor: BodyCompressor | undefined;
   /** Part of the cluster session key: the body compression (never set with v5, see startup()). */
@@ -316,7 +332,7 @@ export class ClientSession {
     }
     // The handshake is not held: its frames are small (PRE_HANDSHAKE_MAX_FRAME_LENGTH), and new
     // clients can still connect while the budget is spent; their first request waits.
-    if (this.budget.exhausted && this.started) {
+    if (this.budget.exhausted && this.ready) {
       this.waiting.push(frame);
       this.holdForMemory();
       return;
@@ -368,22 +384,28 @@ export class ClientSession {
         this.startup(frame, streamId);
         return;
       case Opcode.AUTH_RESPONSE:
-        this.error(
-          streamId,
-          ErrorCode.PROTOCOL_ERROR,
-          'Unexpected AUTH_RESPONSE: the proxy does not ask for authentication',
-        );
+        if (!this.authenticating) {
+          this.error(
+            streamId,
+            ErrorCode.PROTOCOL_ERROR,
+            this.guards.auth.required
+              ? 'Unexpected AUTH_RESPONSE: no authentication is in progress'
+              : 'Unexpected AUTH_RESPONSE: the proxy does not ask for authentication',
+          );
+          return;
+        }
+        this.authResponse(frame, streamId);
         return;
       case Opcode.QUERY:
       case Opcode.PREPARE:
       case Opcode.EXECUTE:
       case Opcode.BATCH:
       case Opcode.REGISTER:
-        if (!this.started) {
+        if (!this.ready) {
           this.error(
             streamId,
             ErrorCode.PROTOCOL_ERROR,
-            `Unexpected message ${opcodeName(opcode)}, expecting STARTUP or OPTIONS`,
+            `Unexpected message ${opcodeName(opcode)}, expecting ${this.started ? 'AUTH_RESPONSE' : 'STARTUP or OPTIONS'}`,
           );
           return;
         }
@@ -481,8 +503,15 @@ export class ClientSession {
       }
     }
     this.started = true;
-    this.write(readyFrame(this.version, streamId));
-    this.framed.setMaxFrameLength(this.config.maxFrameLength);
+    if (this.guards.auth.required) {
+      // native_protocol_v4.spec §4.2.3: AUTHENTICATE names the authenticator; the client answers
+      // with AUTH_RESPONSE. The frame limit stays small until the login succeeds.
+      this.authenticating = true;
+      this.write(authenticateFrame(this.version, streamId, PASSWORD_AUTHENTICATOR));
+    } else {
+      this.becomeReady();
+      this.write(readyFrame(this.version, streamId));
+    }
     if (this.v5) {
       // The frames inside segments are never compressed, so all v5 clients share the cluster
       // sessions without compression whatever their segments use.
@@ -495,6 +524,52 @@ export class ClientSession {
       { version: versionName(this.version), compression: compression ?? 'none' },
       'client connection ready',
     );
+  }
+
+  private becomeReady(): void {
+    this.ready = true;
+    this.authenticating = false;
+    this.framed.setMaxFrameLength(this.config.maxFrameLength);
+  }
+
+  // native_protocol_v4.spec §4.1.2 AUTH_RESPONSE, §4.2.8 AUTH_SUCCESS. Later frames wait while
+  // the credentials are checked (a check may take tens of milliseconds, or a cluster round trip).
+  private authResponse(frame: Buffer, streamId: number): void {
+    const message = this.message(frame);
+    let token: Buffer | null;
+    try {
+      token = decodeAuthResponse(message.body.subarray(message.start));
+    } catch {
+      token = null;
+    }
+    this.block();
+    void this.completeLogin(token, streamId);
+  }
+
+  private async completeLogin(token: Buffer | null, streamId: number): Promise<void> {
+    try {
+      const result = await login(
+        this.guards.auth,
+        token,
+        this.remote(),
+        (credentials) =>
+          this.backend.session(this.version, undefined, this.sessionCompression, credentials),
+        this.log,
+      );
+      if (this.closing) return;
+      if (result.ok) {
+        this.credentials = result.credentials;
+        if (result.session !== undefined) this.backendSession = result.session;
+        this.becomeReady();
+        this.write(authSuccessFrame(this.version, streamId, null));
+        return;
+      }
+      if (result.delayMs > 0) await new Promise((r) => setTimeout(r, result.delayMs));
+      if (this.closing) return;
+      this.error(streamId, result.code, result.message);
+    } finally {
+      this.unblock();
+    }
   }
 
   // native_protocol_v4.spec §4.1.8 REGISTER; only schema changes are passed on, the proxy's
@@ -785,7 +860,12 @@ export class ClientSession {
 
   private async switchKeyspace(streamId: number, keyspace: string): Promise<void> {
     try {
-      const session = await this.backend.session(this.version, keyspace, this.sessionCompression);
+      const session = await this.backend.session(
+        this.version,
+        keyspace,
+        this.sessionCompression,
+        this.credentials,
+      );
       if (this.closing) return;
       this.backendSession = session;
       this.keyspace = keyspace;
@@ -823,7 +903,12 @@ export class ClientSession {
   private async openSessionThenSend(request: ForwardedRequest): Promise<void> {
     try {
       // No USE has succeeded yet (it would have set a session), so no keyspace.
-      const session = await this.backend.session(this.version, undefined, this.sessionCompression);
+      const session = await this.backend.session(
+        this.version,
+        undefined,
+        this.sessionCompression,
+        this.credentials,
+      );
       if (this.closing) {
         // Never sent: answered into the closed socket, so its accounting is given back.
         request.onResponse(
@@ -929,7 +1014,7 @@ export class ClientSession {
   sweep(now: number): void {
     if (this.closing) return;
     const limits = this.limits;
-    if (!this.started) {
+    if (!this.ready) {
       if (limits.handshakeTimeoutMs > 0 && now - this.connectedAt >= limits.handshakeTimeoutMs) {
         this.closeFor(CloseReason.HANDSHAKE_TIMEOUT, { timeoutMs: limits.handshakeTimeoutMs });
         return;
@@ -1072,7 +1157,7 @@ export class ClientSession {
     try {
       while ((this.pausedFor & HOLD) === 0 && !this.closing) {
         if (this.waitingHead >= this.waiting.length) break;
-        if (this.budget.exhausted && this.started) {
+        if (this.budget.exhausted && this.ready) {
           this.holdForMemory();
           break;
         }

@@ -3,6 +3,7 @@
 // comes in as a Backend.
 
 import type { Backend } from '../upstream/contract.js';
+import { ClientAuth, type ClientAuthCounts, type ClientAuthMode } from './auth/client-auth.js';
 import { BurstLog } from './burst-log.js';
 import { type ClientSideConfig, validateClientSideConfig } from './config.js';
 import { ClientSession, type ClientGuards } from './client-session.js';
@@ -33,10 +34,15 @@ export interface ClientLimitsReport {
   requestBytesInFlight: number;
   queuedOutputBytes: number;
   memory: { used: number; limit: number; exhausted: boolean; exhaustions: number };
+  /** Logins by outcome, and the mode they were made in. */
+  auth: { mode: ClientAuthMode } & Readonly<ClientAuthCounts>;
 }
 
 const CLOSE_MESSAGES: Readonly<Record<CloseReason, [level: 'info' | 'warn', message: string]>> = {
-  handshake_timeout: ['info', 'client connection closed: no STARTUP within the handshake timeout'],
+  handshake_timeout: [
+    'info',
+    'client connection closed: no STARTUP or login within the handshake timeout',
+  ],
   idle_timeout: ['info', 'client connection closed: idle for the client idle timeout'],
   write_timeout: [
     'warn',
@@ -121,6 +127,7 @@ export async function startClientSide(
     limits,
     budget,
     stats: new ClientLimitStats(),
+    auth: new ClientAuth(config.auth),
     closeLogs: Object.fromEntries(
       CLOSE_REASONS.map((reason) => {
         const [level, message] = CLOSE_MESSAGES[reason];
@@ -192,6 +199,7 @@ export async function startClientSide(
         exhausted: budget.exhausted,
         exhaustions: budget.exhaustions,
       },
+      auth: { mode: guards.auth.mode, ...guards.auth.counts },
     };
   };
   const pendingRequests = (): number => {

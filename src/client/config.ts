@@ -3,8 +3,10 @@
 // bad value into one clear ProxyError line before anything listens.
 
 import { isIP } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { Consistency, consistencyName } from '../protocol/constants.js';
 import { ProxyError, ProxyErrorCode } from '../errors.js';
+import type { ClientAuthConfig } from './auth/client-auth.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 
@@ -20,6 +22,29 @@ export interface PeerConfig {
 export interface ClientTlsConfig {
   cert: string | Buffer;
   key: string | Buffer;
+  /**
+   * CA certificates a client certificate must chain to. Given, every client must present one
+   * (mutual TLS: Node's requestCert and rejectUnauthorized); absent, none is asked for.
+   */
+  ca?: string | Buffer;
+  /** Oldest TLS version accepted; Node's default (TLSv1.2) when absent. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Where newer certificates come from (src/tls/client-tls.ts): reloads without a restart. */
+  updates?: ClientTlsUpdates;
+}
+
+/** What a TLS server must offer to be given new certificates (tls.Server#setSecureContext). */
+export interface SecureContextTarget {
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+export interface ClientTlsUpdates {
+  /**
+   * Registers a server started with `started`: from then on every reload installs the new
+   * certificates on it (new connections get them, open ones keep theirs). If the files changed
+   * since `started` was read, the current ones are installed at once. Returns the undo.
+   */
+  attach(server: SecureContextTarget, started: ClientTlsConfig): () => void;
 }
 
 export interface ClientSideConfig {
@@ -37,6 +62,8 @@ export interface ClientSideConfig {
   limits: ClientLimits;
   /** Bytes all clients together may hold in flight (memory-budget.ts). */
   memoryBudget: number;
+  /** Who may use the proxy (auth/client-auth.ts). */
+  auth: ClientAuthConfig;
   /** system.local rpc_address; by default the local address of each client's own connection. */
   rpcAddress?: string;
   /** system.local data_center; by default the cluster's local data center. */
@@ -71,6 +98,7 @@ export function clientSideConfig(overrides: Partial<ClientSideConfig> = {}): Cli
     maxClientConnections: DEFAULT_MAX_CLIENT_CONNECTIONS,
     limits: { ...DEFAULT_CLIENT_LIMITS },
     memoryBudget: defaultMemoryBudget(),
+    auth: { mode: 'none' },
     peers: [],
     unsupportedWriteConsistencies: new Set(),
     writeConsistencyOverride: DEFAULT_WRITE_CONSISTENCY_OVERRIDE,

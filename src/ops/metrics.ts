@@ -512,6 +512,19 @@ export class ProxyMetrics {
       '1 while the memory budget is spent and no client is read',
       value((r) => (r.memory.exhausted ? 1 : 0)),
     );
+    new Counter({
+      name: `${p}client_auth_total`,
+      help: 'Client logins by mode (users, passthrough) and outcome (success, failure)',
+      labelNames: ['mode', 'outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const auth = report()?.auth;
+        if (auth === undefined || auth.mode === 'none') return;
+        this.inc({ mode: auth.mode, outcome: 'success' }, auth.successes);
+        this.inc({ mode: auth.mode, outcome: 'failure' }, auth.failures);
+      },
+    });
     counter(
       registers,
       `${p}memory_budget_exhaustions_total`,

@@ -5,6 +5,7 @@
 // through the SNI proxy by host id (rows of other regions are ignored, as cql-proxy does).
 // Contact points: the nodes are the rows' rpc_address (or peer) at --port.
 
+import { createHmac, randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../ops/logger.js';
@@ -18,7 +19,9 @@ import { decodeInet, decodeText, decodeUuid } from '../protocol/values.js';
 import { Backoff } from './backoff.js';
 import { clientVersionsFor, rowsOf, type Row } from './topology.js';
 import { UpstreamConnection } from './connection.js';
-import type { Backend, ClusterInfo } from './contract.js';
+import type { Backend, ClusterInfo, SessionCredentials } from './contract.js';
+import { CqlServerError } from './cql-server-error.js';
+import { ErrorCode } from '../protocol/constants.js';
 import { CqlSessionError } from './contract.js';
 import {
   astraEndpoint,
@@ -288,11 +291,12 @@ export class Cluster implements Backend {
     version: number,
     keyspace: string | undefined,
     compression: BodyCompressionName | undefined,
+    credentials?: SessionCredentials,
   ): Promise<Session> {
-    const key = sessionKey(version, keyspace, compression);
+    const key = sessionKey(version, keyspace, compression, this.credentialId(credentials));
     let pending = this.sessions.get(key);
     if (pending === undefined) {
-      pending = this.openSession(key, version, keyspace, compression);
+      pending = this.openSession(key, version, keyspace, compression, credentials);
       this.sessions.set(key, pending);
       // A failed session is forgotten, so that a later USE tries again.
       pending.catch(() => this.sessions.delete(key));
@@ -300,11 +304,27 @@ export class Cluster implements Backend {
     return pending;
   }
 
+  /**
+   * Names a client's credentials in session keys (which reach debug logs): the user name and a
+   * keyed hash of the password, the key random per process, so no log line helps guess it.
+   */
+  private credentialId(credentials: SessionCredentials | undefined): string | undefined {
+    if (credentials === undefined) return undefined;
+    const mac = createHmac('sha256', this.credentialKey)
+      .update(`${credentials.username}\0${credentials.password}`, 'utf8')
+      .digest('base64url')
+      .slice(0, 16);
+    return `${credentials.username}#${mac}`;
+  }
+
+  private readonly credentialKey = randomBytes(32);
+
   private async openSession(
     key: string,
     version: number,
     keyspace: string | undefined,
     compression: BodyCompressionName | undefined,
+    credentials: SessionCredentials | undefined,
   ): Promise<Session> {
     if (this.closedFlag)
       throw new ProxyError(ProxyErrorCode.CLUSTER_UNAVAILABLE, 'proxy is closing');
@@ -321,6 +341,7 @@ export class Cluster implements Backend {
       metrics: this.metrics,
       requestObserver: this.options.requestObserver,
       logger: this.logger,
+      credentials,
       reopen: (s) => this.openPools(s),
     });
     session.setPools(await this.openPools(session));
@@ -341,6 +362,24 @@ export class Cluster implements Backend {
           r.status === 'rejected' && CqlSessionError.isCqlSessionError(r.reason),
       );
       if (refusal !== undefined) throw refusal.reason;
+      if (session.credentials !== undefined) {
+        // A client's own login refused: its client gets the node's AuthenticationError.
+        const denied = results.find(
+          (r): r is PromiseRejectedResult =>
+            r.status === 'rejected' &&
+            ProxyError.isProxyError(r.reason) &&
+            r.reason.code === ProxyErrorCode.AUTHENTICATION_FAILED,
+        );
+        const cause = (denied?.reason as ProxyError | undefined)?.cause;
+        if (denied !== undefined) {
+          throw new CqlSessionError(
+            ErrorCode.AUTHENTICATION_ERROR,
+            CqlServerError.isCqlServerError(cause)
+              ? cause.serverMessage
+              : `Provided username ${session.credentials.username} and/or password are incorrect`,
+          );
+        }
+      }
       const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       throw new ProxyError(
         ProxyErrorCode.CLUSTER_UNAVAILABLE,
@@ -353,6 +392,7 @@ export class Cluster implements Backend {
 
   private isDefaultSession(session: Session): boolean {
     return (
+      session.credentials === undefined &&
       session.keyspace === undefined &&
       session.compression === undefined &&
       session.version === this.info.protocolVersion
@@ -390,7 +430,7 @@ export class Cluster implements Backend {
           endpoint: node.endpoint,
           version: session.version,
           ...(session.compression === undefined ? {} : { compression: session.compression }),
-          ...(o.credentials === undefined ? {} : { credentials: o.credentials }),
+          ...credentialsOption(session.credentials ?? o.credentials),
           ...(session.keyspace === undefined ? {} : { keyspace: session.keyspace }),
           connectTimeoutMs: o.connectTimeoutMs,
           heartbeatIntervalMs: o.heartbeatIntervalMs,
@@ -714,4 +754,10 @@ export class Cluster implements Backend {
     this.sessions.clear();
     this.openSessions.clear();
   }
+}
+
+function credentialsOption(credentials: SessionCredentials | undefined): {
+  credentials?: SessionCredentials;
+} {
+  return credentials === undefined ? {} : { credentials };
 }

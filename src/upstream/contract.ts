@@ -70,17 +70,26 @@ export interface SessionSetupError {
   message: string;
 }
 
+/** A client's own credentials, for its own sessions (--client-auth passthrough). */
+export interface SessionCredentials {
+  username: string;
+  password: string;
+}
+
 export interface Backend {
   readonly info: ClusterInfo;
   /**
    * The session for these parameters, created on first use (its connections run `USE keyspace`
    * when one is given). Rejects with a ProxyError, or with a CqlSessionError carrying the node's
-   * own error when the cluster refused (e.g. an unknown keyspace).
+   * own error when the cluster refused (e.g. an unknown keyspace). With `credentials`, the
+   * session's connections log in with them instead of the proxy's own, and a refused login
+   * rejects with a CqlSessionError of code AUTHENTICATION_ERROR and the node's message.
    */
   session(
     version: number,
     keyspace: string | undefined,
     compression: BodyCompressionName | undefined,
+    credentials?: SessionCredentials,
   ): Promise<BackendSession>;
   /** SCHEMA_CHANGE events from the control connection, to pass on to registered clients. */
   onSchemaChange(listener: (change: SchemaChange) => void): () => void;

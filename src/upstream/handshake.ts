@@ -153,9 +153,13 @@ async function authenticate(
         if (error.code !== ErrorCode.AUTHENTICATION_ERROR) {
           throw new CqlServerError(error, `authentication to ${channel.key}`);
         }
+        // The node's own refusal rides along as the cause: with pass-through client
+        // authentication it is what the client is answered (password scrubbed either way).
+        const message = scrub(error.message, credentials.password);
         throw new ProxyError(
           ProxyErrorCode.AUTHENTICATION_FAILED,
-          `authentication to ${channel.key} failed: ${scrub(error.message, credentials.password)}`,
+          `authentication to ${channel.key} failed: ${message}`,
+          { cause: new CqlServerError({ ...error, message }, `authentication to ${channel.key}`) },
         );
       }
       default:

@@ -11,7 +11,7 @@
 import type { BodyCompressionName, BodyCompressor } from '../protocol/compression.js';
 import { ErrorCode, ResultKind } from '../protocol/constants.js';
 import type { Logger } from '../ops/logger.js';
-import type { BackendSession, ForwardedRequest } from './contract.js';
+import type { BackendSession, ForwardedRequest, SessionCredentials } from './contract.js';
 import type { NodePool } from './node-pool.js';
 import type { CachedPrepare, PreparedCache } from './prepared-cache.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
@@ -70,6 +70,8 @@ export interface SessionOptions {
   metrics: SessionMetrics;
   logger: Logger;
   requestObserver?: RequestObserver | undefined;
+  /** A client's own credentials (pass-through authentication); the proxy's own when absent. */
+  credentials?: SessionCredentials | undefined;
   /**
    * Opens pools to every node again for a session whose idle pools were closed (sleep()).
    * Rejects when no node accepts a connection.
@@ -111,8 +113,10 @@ export function sessionKey(
   version: number,
   keyspace: string | undefined,
   compression: BodyCompressionName | undefined,
+  credentialId?: string,
 ): string {
-  return `${version}/${keyspace ?? ''}/${compression ?? ''}`;
+  const key = `${version}/${keyspace ?? ''}/${compression ?? ''}`;
+  return credentialId === undefined ? key : `${key}/${credentialId}`;
 }
 
 export class Session implements BackendSession {
@@ -120,6 +124,8 @@ export class Session implements BackendSession {
   readonly version: number;
   readonly keyspace: string | undefined;
   readonly compression: BodyCompressionName | undefined;
+  /** The client's own credentials (pass-through), or undefined for the proxy's. */
+  readonly credentials: SessionCredentials | undefined;
   readonly metrics: SessionMetrics;
   /** Told of every finished request; undefined when metrics are off (then nothing is timed). */
   readonly observer: RequestObserver | undefined;
@@ -147,6 +153,7 @@ export class Session implements BackendSession {
     this.version = options.version;
     this.keyspace = options.keyspace;
     this.compression = options.compression?.name;
+    this.credentials = options.credentials;
     this.metrics = options.metrics;
     this.observer = options.requestObserver;
     const compressor = options.compression;

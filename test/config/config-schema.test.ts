@@ -306,9 +306,9 @@ describe('--help', () => {
     expect(help).toContain('peers (YAML only)');
   });
 
-  it('groups the options in order: Astra, Cluster, Listener, Timeouts, Operations', () => {
+  it('groups the options in order: Astra, Cluster, Listener, Limits, Timeouts, Operations', () => {
     const headings = lines.filter((l) => /^[A-Z][a-z]+:$/.test(l)).map((l) => l.slice(0, -1));
-    expect(headings).toStrictEqual([...OPTION_GROUPS, 'Examples']);
+    expect(headings).toStrictEqual([...OPTION_GROUPS, 'Examples', 'Commands']);
     for (const o of OPTIONS) {
       const start = o.short === undefined ? `--${o.name}` : `-${o.short}, --${o.name}`;
       const at = lines.findIndex(

@@ -44,6 +44,7 @@ function fakeClient(): {
       requestBytesInFlight: 4000,
       queuedOutputBytes: 9000,
       memory: { used: 13000, limit: 1 << 30, exhausted: true, exhaustions: 5 },
+      auth: { mode: 'users', successes: 30, failures: 4 },
     }),
   };
 }
@@ -187,6 +188,14 @@ describe('ProxyMetrics', () => {
       output: 23,
       memory: 24,
     });
+    expect(
+      s
+        .filter((x) => x.name === 'cqlproxy_client_auth_total')
+        .map((x) => [x.labels.mode, x.labels.outcome, x.value]),
+    ).toStrictEqual([
+      ['users', 'success', 30],
+      ['users', 'failure', 4],
+    ]);
     expect(byReason('cqlproxy_client_connections_refused_total')).toStrictEqual({
       max_connections: 1,
       descriptors: 1,
