@@ -4,6 +4,16 @@
 // returns the zip. `all=true` always answers a JSON array (cql-proxy issue #131).
 
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
+import { MiB, formatBytes, readBodyWithLimit } from './byte-limit.js';
+import { MAX_BUNDLE_BYTES } from './secure-connect-bundle.js';
+
+/**
+ * Largest DevOps API answer read (the JSON list of download URLs, or an error document). A real
+ * one is under 4 KiB (four pre-signed URLs); the cap keeps a wrong --astra-api-url, or a server
+ * that never stops sending, from filling memory. The downloaded zip is capped at
+ * MAX_BUNDLE_BYTES.
+ */
+export const MAX_DEVOPS_ANSWER_BYTES = 1 * MiB;
 
 export interface BundleDownloadOptions {
   apiUrl: string;
@@ -29,7 +39,14 @@ export async function downloadSecureConnectBundle(options: BundleDownloadOptions
       { cause: err },
     );
   }
-  const text = await response.text();
+  const text = (
+    await readBody(
+      response,
+      MAX_DEVOPS_ANSWER_BYTES,
+      `the Astra DevOps API answer is larger than the ${formatBytes(MAX_DEVOPS_ANSWER_BYTES)} limit`,
+      `cannot read the Astra DevOps API answer from ${base}`,
+    )
+  ).toString('utf8');
   if (response.status === 401 || response.status === 403) {
     throw new ProxyError(
       ProxyErrorCode.TOKEN_REJECTED,
@@ -65,7 +82,30 @@ export async function downloadSecureConnectBundle(options: BundleDownloadOptions
       `cannot download the secure connect bundle: HTTP ${zip.status}`,
     );
   }
-  return Buffer.from(await zip.arrayBuffer());
+  return readBody(
+    zip,
+    MAX_BUNDLE_BYTES,
+    `the downloaded secure connect bundle is larger than the ${formatBytes(MAX_BUNDLE_BYTES)} limit`,
+    'cannot download the secure connect bundle',
+  );
+}
+
+/** The body within `limit` bytes; a timeout or a dropped connection while reading is named too. */
+async function readBody(
+  response: Response,
+  limit: number,
+  tooLarge: string,
+  failed: string,
+): Promise<Buffer> {
+  const tooLargeError = new ProxyError(ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED, tooLarge);
+  try {
+    return await readBodyWithLimit(response, limit, () => tooLargeError);
+  } catch (err) {
+    if (err === tooLargeError) throw err;
+    throw new ProxyError(ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED, `${failed}: ${causeMessage(err)}`, {
+      cause: err,
+    });
+  }
 }
 
 function firstDownloadUrl(text: string): string {

@@ -5,7 +5,18 @@
 
 import { request } from 'node:https';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
+import { MiB, formatBytes } from './byte-limit.js';
 import type { SecureConnectBundle } from './secure-connect-bundle.js';
+
+/**
+ * Largest metadata service answer read. A real one is a few KiB (the SNI proxy address and the
+ * host ids of the region's nodes, about 40 bytes each); the cap keeps a server that never stops
+ * sending from filling memory.
+ */
+export const MAX_METADATA_ANSWER_BYTES = 1 * MiB;
+
+/** Errors that another attempt will not cure: a malformed or oversized answer. */
+const final = new WeakSet<object>();
 
 export interface AstraMetadata {
   region: string;
@@ -35,8 +46,8 @@ export async function fetchAstraMetadata(
       return parseMetadata(await getMetadata(bundle, options.timeoutMs));
     } catch (err) {
       lastError = err;
-      // A malformed answer will not improve on retry.
-      if (ProxyError.isProxyError(err) && err.message.includes('malformed')) throw err;
+      // A malformed or oversized answer will not improve on retry.
+      if (typeof err === 'object' && err !== null && final.has(err)) throw err;
       if (attempt < attempts) {
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay *= 2;
@@ -56,6 +67,29 @@ function hostPort(bundle: SecureConnectBundle): string {
 
 function getMetadata(bundle: SecureConnectBundle, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err: Error | undefined, body?: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      if (err === undefined) {
+        resolve(body ?? '');
+      } else {
+        reject(err);
+        // Drops the connection: nothing more is read from a server that sent too much.
+        req.destroy();
+      }
+    };
+    const tooLarge = (): ProxyError => {
+      const err = new ProxyError(
+        ProxyErrorCode.METADATA_UNAVAILABLE,
+        `Astra metadata service https://${hostPort(bundle)}/metadata answer is larger than the ` +
+          `${formatBytes(MAX_METADATA_ANSWER_BYTES)} limit`,
+      );
+      final.add(err);
+      return err;
+    };
+    const noAnswer = (): Error => new Error(`no answer within ${timeoutMs} ms`);
     const req = request(
       {
         host: bundle.host,
@@ -72,30 +106,45 @@ function getMetadata(bundle: SecureConnectBundle, timeoutMs: number): Promise<st
         agent: false,
       },
       (res) => {
+        // Content-Length may refuse early; it is never trusted to size a buffer.
+        if (Number(res.headers['content-length'] ?? '') > MAX_METADATA_ANSWER_BYTES) {
+          finish(tooLarge());
+          return;
+        }
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
+        let total = 0;
+        res.on('data', (c: Buffer) => {
+          total += c.length;
+          if (total > MAX_METADATA_ANSWER_BYTES) finish(tooLarge());
+          else chunks.push(c);
+        });
+        res.on('error', (err) => finish(err));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode !== 200) {
-            reject(new Error(`HTTP ${res.statusCode ?? '?'}: ${body.slice(0, 200)}`));
+            finish(new Error(`HTTP ${res.statusCode ?? '?'}: ${body.slice(0, 200)}`));
           } else {
-            resolve(body);
+            finish(undefined, body);
           }
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    // `timeout` notices silence only; the deadline bounds the whole exchange, so a server that
+    // sends its answer a byte at a time cannot hold start-up either.
+    const deadline = setTimeout(() => finish(noAnswer()), timeoutMs);
+    req.on('timeout', () => finish(noAnswer()));
+    req.on('error', (err) => finish(err));
     req.end();
   });
 }
 
 function malformed(detail: string): ProxyError {
-  return new ProxyError(
+  const err = new ProxyError(
     ProxyErrorCode.METADATA_UNAVAILABLE,
     `Astra metadata service answer is malformed: ${detail}`,
   );
+  final.add(err);
+  return err;
 }
 
 /** Validates the JSON shape of astra-formats.md §2.2. */
