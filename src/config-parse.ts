@@ -11,6 +11,9 @@ import yargs from 'yargs';
 import { quoteName, safeName } from './config-names.js';
 import { YamlError, parseYaml, type YamlNode } from './config-yaml.js';
 import type { Config, PeerProxy } from './config.js';
+import { CLIENT_AUTH_MODES } from './client/auth/client-auth.js';
+import type { ClientUserSource } from './client/auth/client-users.js';
+import { type UsersFileEntry, parseUsersFile } from './client/auth/users-file.js';
 import {
   FILE_ONLY_KEYS,
   LOG_LEVELS,
@@ -514,6 +517,14 @@ function parseHostName(text: string): string {
   return text;
 }
 
+/** Node's names for the versions a client may be held to (tls.createServer minVersion). */
+function parseTlsVersion(text: string): 'TLSv1.2' | 'TLSv1.3' {
+  const t = text.trim().toLowerCase();
+  if (t === 'tlsv1.2' || t === '1.2') return 'TLSv1.2';
+  if (t === 'tlsv1.3' || t === '1.3') return 'TLSv1.3';
+  throw new ValueError('expected TLSv1.2 or TLSv1.3');
+}
+
 const MIN_FRAME = 1024;
 const MAX_FRAME = 2 * 1024 ** 3;
 
@@ -658,6 +669,10 @@ function buildConfig(sources: Sources): Config {
     : Math.max(r.required('max-protocol-version', parseProtocolVersion), protocolVersion);
   const proxyCertFile = r.text('proxy-cert-file');
   const proxyKeyFile = r.text('proxy-key-file');
+  const proxyCaFile = r.text('proxy-ca-file');
+  const proxyTlsMinVersion = r.required('proxy-tls-min-version', parseTlsVersion);
+  const clientAuth = readClientAuth(r, sources);
+
   // Limits
   const count = (t: string): number => parseInteger(t, 1, Number.MAX_SAFE_INTEGER);
   const maxClientConnections = r.required('max-client-connections', count);
@@ -756,6 +771,12 @@ function buildConfig(sources: Sources): Config {
   if ((proxyCertFile === undefined) !== (proxyKeyFile === undefined)) {
     fail('both --proxy-cert-file and --proxy-key-file are required for TLS');
   }
+  // Client certificates and the TLS version only mean something with the proxy's own certificate.
+  for (const name of ['proxy-ca-file', 'proxy-tls-min-version']) {
+    if (proxyCertFile === undefined && r.isSet(name)) {
+      fail(`${r.where(name)} needs TLS for clients: add --proxy-cert-file and --proxy-key-file`);
+    }
+  }
   if (idleTimeoutMs <= heartbeatIntervalMs) {
     fail(
       `--idle-timeout must be greater than --heartbeat-interval ` +
@@ -817,6 +838,8 @@ function buildConfig(sources: Sources): Config {
     bind,
     proxyCertFile,
     proxyKeyFile,
+    proxyCaFile,
+    proxyTlsMinVersion,
     maxClientConnections,
     rpcAddress,
     dataCenter,
@@ -836,6 +859,7 @@ function buildConfig(sources: Sources): Config {
     httpBind,
     logLevel,
     maxFrameLength,
+    clientAuth,
     maxClientRequests,
     maxClientRequestBytes,
     maxClientOutputBytes,
@@ -853,6 +877,91 @@ function buildConfig(sources: Sources): Config {
 function shownValue(r: Reader, name: string): string {
   const s = r.setting(name);
   return typeof s?.value === 'string' ? s.value.trim() : '';
+}
+
+/**
+ * --client-auth and the users it needs. Giving users turns on `users`; `users` without any, or
+ * users with another mode, is an error: a proxy must never run more open than the operator meant.
+ */
+function readClientAuth(r: Reader, sources: Sources): Config['clientAuth'] {
+  const explicit = r.isSet('client-auth');
+  const mode = r.parsed('client-auth', (t) => {
+    const m = CLIENT_AUTH_MODES.find((x) => x === t.trim().toLowerCase());
+    if (m === undefined) throw new ValueError(`expected one of ${CLIENT_AUTH_MODES.join(', ')}`);
+    return m;
+  });
+  const users: (ClientUserSource | UsersFileEntry)[] = [];
+  const username = r.text('client-username');
+  let password = r.text('client-password');
+  const passwordFile = r.text('client-password-file');
+  if (passwordFile !== undefined) {
+    if (password !== undefined) {
+      fail(
+        `${r.where('client-password')} and ${r.where('client-password-file')} cannot be used together`,
+      );
+    }
+    password = readSecretFile(sources, passwordFile, r.where('client-password-file'), 'password');
+  }
+  if (username !== undefined) {
+    if (password === undefined || password === '') {
+      fail(`${r.where('client-username')} needs --client-password or --client-password-file`);
+    }
+    users.push({ username, password });
+  } else if (password !== undefined) {
+    fail('--client-password needs --client-username');
+  }
+  const usersFile = r.text('client-users-file');
+  if (usersFile !== undefined) {
+    let text: string;
+    try {
+      text = sources.readFile(usersFile);
+    } catch (err) {
+      fail(
+        `cannot read the users file '${usersFile}' (${r.where('client-users-file')}): ${errorMessage(err)}`,
+      );
+    }
+    let entries: UsersFileEntry[];
+    try {
+      entries = parseUsersFile(text);
+    } catch (err) {
+      fail(
+        `invalid users file '${usersFile}' (${r.where('client-users-file')}): ${errorMessage(err)}`,
+      );
+    }
+    for (const entry of entries) {
+      if (entry.username === username) {
+        fail(
+          `user '${entry.username}' is both ${r.where('client-username')} and in '${usersFile}'`,
+        );
+      }
+      users.push(entry);
+    }
+  }
+  const resolved = mode ?? (users.length > 0 ? 'users' : 'none');
+  if (resolved === 'users') {
+    if (users.length === 0) {
+      fail(`${r.where('client-auth')} users needs --client-username or --client-users-file`);
+    }
+    return { mode: 'users', users, explicit };
+  }
+  if (users.length > 0) {
+    fail(
+      `--client-username and --client-users-file need --client-auth users, not ${resolved} (${r.where('client-auth')})`,
+    );
+  }
+  return { mode: resolved, explicit };
+}
+
+function readSecretFile(sources: Sources, path: string, where: string, what: string): string {
+  let text: string;
+  try {
+    text = sources.readFile(path);
+  } catch (err) {
+    fail(`cannot read the ${what} file '${path}' (${where}): ${errorMessage(err)}`);
+  }
+  const secret = text.trim();
+  if (secret === '') fail(`the ${what} file '${path}' (${where}) is empty`);
+  return secret;
 }
 
 function readTokenFile(sources: Sources, path: string, where: string): string {

@@ -2,6 +2,8 @@
 // variables and an optional YAML file (see parseConfig in config-parse.ts); everything else takes
 // it as given.
 
+import type { ClientAuthConfig } from './client/auth/client-auth.js';
+
 export interface PeerProxy {
   rpcAddress: string;
   dataCenter?: string;
@@ -40,6 +42,9 @@ export interface Config {
   bind: { host: string; port: number };
   proxyCertFile: string | undefined;
   proxyKeyFile: string | undefined;
+  /** Given: client certificates must chain to these CAs (mutual TLS). */
+  proxyCaFile: string | undefined;
+  proxyTlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   maxClientConnections: number;
   rpcAddress: string | undefined;
   dataCenter: string | undefined;
@@ -56,6 +61,11 @@ export interface Config {
   requestTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before connections close; 0: at once. */
   drainTimeoutMs: number;
+  /**
+   * Who may connect (src/client/auth/client-auth.ts); `explicit` when --client-auth was given,
+   * which silences the start-up warning about an open listener.
+   */
+  clientAuth: ClientAuthConfig & { explicit: boolean };
   // Limits (src/client/limits.ts, docs/design.md "Limits")
   maxClientRequests: number;
   maxClientRequestBytes: number;

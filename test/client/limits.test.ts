@@ -312,7 +312,9 @@ describe('connections that do not get going', () => {
     await Promise.all([...silent, ...partial].map(closed));
     expect(p.side.limitsReport().closed.handshake_timeout).toBe(100);
     // One line for the burst, not a hundred.
-    const lines = log.find('client connection closed: no STARTUP within the handshake timeout');
+    const lines = log.find(
+      'client connection closed: no STARTUP or login within the handshake timeout',
+    );
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.length).toBeLessThanOrEqual(2);
     // A connection that did its STARTUP is not touched.

@@ -27,6 +27,8 @@ describe('defaults', () => {
       bind: { host: '127.0.0.1', port: 9042 },
       proxyCertFile: undefined,
       proxyKeyFile: undefined,
+      proxyCaFile: undefined,
+      proxyTlsMinVersion: 'TLSv1.2',
       maxClientConnections: 4096,
       rpcAddress: undefined,
       dataCenter: undefined,
@@ -46,6 +48,7 @@ describe('defaults', () => {
       httpBind: { host: '0.0.0.0', port: 8000 },
       logLevel: 'info',
       maxFrameLength: 16 * 1024 * 1024,
+      clientAuth: { mode: 'none', explicit: false },
       maxClientRequests: 1024,
       maxClientRequestBytes: 64 * 1024 * 1024,
       maxClientOutputBytes: 8 * 1024 * 1024,
@@ -82,7 +85,47 @@ interface FlagCase {
 
 const TLS_BASE = [...CP, '--cluster-ca-file', 'ca.pem'];
 
+/** A well-formed users-file hash (format only: parsing does not run scrypt). */
+const HASH = `scrypt$16384$8$1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
+
 const FLAG_CASES: FlagCase[] = [
+  {
+    name: 'client-auth',
+    value: 'Passthrough',
+    base: CP,
+    check: (c) => c.clientAuth,
+    expected: { mode: 'passthrough', explicit: true },
+  },
+  {
+    name: 'client-username',
+    value: 'app',
+    base: [...CP, '--client-password', 'pw'],
+    check: (c) => c.clientAuth,
+    expected: { mode: 'users', users: [{ username: 'app', password: 'pw' }], explicit: false },
+  },
+  {
+    name: 'client-password',
+    value: 's3cret',
+    base: [...CP, '--client-username', 'app'],
+    check: (c) => c.clientAuth.mode === 'users' && c.clientAuth.users[0],
+    expected: { username: 'app', password: 's3cret' },
+  },
+  {
+    name: 'client-password-file',
+    value: '/run/secrets/client-pw',
+    base: [...CP, '--client-username', 'app'],
+    files: { '/run/secrets/client-pw': 'from-file\n' },
+    check: (c) => c.clientAuth.mode === 'users' && c.clientAuth.users[0],
+    expected: { username: 'app', password: 'from-file' },
+  },
+  {
+    name: 'client-users-file',
+    value: '/etc/proxy/users',
+    base: CP,
+    files: { '/etc/proxy/users': `# users\n\nalice:${HASH}\nbob:${HASH}\n` },
+    check: (c) => (c.clientAuth.mode === 'users' ? c.clientAuth.users.map((u) => u.username) : []),
+    expected: ['alice', 'bob'],
+  },
   { name: 'astra-bundle', value: 'b.zip', check: (c) => c.astraBundle, expected: 'b.zip' },
   {
     name: 'astra-token',
@@ -249,6 +292,20 @@ const FLAG_CASES: FlagCase[] = [
     base: [...CP, '--proxy-cert-file', 'proxy.pem'],
     check: (c) => [c.proxyCertFile, c.proxyKeyFile],
     expected: ['proxy.pem', 'proxy.key'],
+  },
+  {
+    name: 'proxy-ca-file',
+    value: 'clients-ca.pem',
+    base: [...CP, '--proxy-cert-file', 'proxy.pem', '--proxy-key-file', 'proxy.key'],
+    check: (c) => c.proxyCaFile,
+    expected: 'clients-ca.pem',
+  },
+  {
+    name: 'proxy-tls-min-version',
+    value: 'tlsv1.3',
+    base: [...CP, '--proxy-cert-file', 'proxy.pem', '--proxy-key-file', 'proxy.key'],
+    check: (c) => c.proxyTlsMinVersion,
+    expected: 'TLSv1.3',
   },
   {
     name: 'max-client-connections',
@@ -716,6 +773,40 @@ describe('drain timeout', () => {
     expect(ok([...CP, '--drain-timeout', '0']).drainTimeoutMs).toBe(0);
     expect(ok([...CP, '--drain-timeout', '0s']).drainTimeoutMs).toBe(0);
     expect(ok([...CP], { DRAIN_TIMEOUT: '0ms' }).drainTimeoutMs).toBe(0);
+  });
+
+  it('turns client users on by themselves, and refuses half-given or contradictory ones', () => {
+    const users = (argv: string[], env: Record<string, string> = {}): string => {
+      const result = run([...CP, ...argv], env);
+      return 'error' in result ? result.error : JSON.stringify(result.config.clientAuth.mode);
+    };
+    expect(users(['--client-username', 'a'])).toBe(
+      '--client-username needs --client-password or --client-password-file',
+    );
+    expect(users(['--client-password', 'p'])).toBe('--client-password needs --client-username');
+    expect(users(['--client-auth', 'users'])).toBe(
+      '--client-auth users needs --client-username or --client-users-file',
+    );
+    expect(
+      users(['--client-auth', 'none', '--client-username', 'a', '--client-password', 'p']),
+    ).toBe(
+      '--client-username and --client-users-file need --client-auth users, not none (--client-auth)',
+    );
+    expect(users(['--client-auth', 'open'])).toContain('expected one of none, users, passthrough');
+    expect(users([], { CLIENT_USERNAME: 'a', CLIENT_PASSWORD: 'p' })).toBe('"users"');
+  });
+
+  it('names the line of a bad users file, never quoting a hash', () => {
+    const result = run(
+      [...CP, '--client-users-file', 'u'],
+      {},
+      { u: `alice:${HASH}\nbob:nothash\n` },
+    );
+    expect(result).toEqual({
+      error:
+        "invalid users file 'u' (--client-users-file): line 2 (user 'bob'): not a password hash: expected scrypt$N$r$p$salt$key",
+      exitCode: 2,
+    });
   });
 
   it('reads --memory-budget auto (any case) as "derive from the heap limit"', () => {
