@@ -13,7 +13,10 @@ import { startOperations, type Operations } from './ops/operations.js';
 import { closeGracefully } from './ops/shutdown.js';
 import { downloadSecureConnectBundle } from './bundle/devops-api.js';
 import { fetchAstraMetadata } from './bundle/metadata-service.js';
-import { readSecureConnectBundle } from './bundle/secure-connect-bundle.js';
+import {
+  readSecureConnectBundle,
+  readSecureConnectBundleFile,
+} from './bundle/secure-connect-bundle.js';
 import { startClientSide, type ClientSide } from './client/client-side.js';
 import type { ClientSideConfig } from './client/config.js';
 import { defaultMemoryBudget } from './client/memory-budget.js';
@@ -200,15 +203,7 @@ async function resolveTarget(
     if (config.astraBundle !== undefined) {
       source = config.astraBundle;
       mode = 'astra-bundle';
-      try {
-        zip = await readFile(config.astraBundle);
-      } catch (err) {
-        throw new ProxyError(
-          ProxyErrorCode.BUNDLE_INVALID,
-          `cannot read secure connect bundle ${config.astraBundle}: ${errorMessage(err)}`,
-          { cause: err },
-        );
-      }
+      zip = await readSecureConnectBundleFile(config.astraBundle);
     } else {
       if (config.astraDatabaseId === undefined || config.astraToken === undefined) {
         throw new ProxyError(
