@@ -512,6 +512,26 @@ function parseUrl(text: string): string {
   return text.replace(/\/+$/, '');
 }
 
+/**
+ * The DevOps API gets the token as a Bearer header, so plain http is refused unless the address
+ * is loopback (the simulator, a local test server), where nothing crosses a network.
+ */
+function parseApiUrl(text: string): string {
+  const value = parseUrl(text);
+  const url = new URL(value);
+  if (url.protocol === 'http:' && !isLoopbackUrlHost(url.hostname)) {
+    throw new ValueError(
+      'plain http would send the token unencrypted; use https (http only to 127.0.0.0/8, ::1 or localhost)',
+    );
+  }
+  return value;
+}
+
+/** URL has already normalised the host: IPv4 as dotted decimal, IPv6 in brackets, lower case. */
+function isLoopbackUrlHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 function parseHostName(text: string): string {
   if (!isHost(text)) throw new ValueError('expected an IP address or a host name');
   return text;
@@ -632,7 +652,7 @@ function buildConfig(sources: Sources): Config {
     },
     false,
   );
-  const astraApiUrl = r.required('astra-api-url', parseUrl);
+  const astraApiUrl = r.required('astra-api-url', parseApiUrl);
   const astraTimeoutMs = r.duration('astra-timeout');
 
   // Cluster
@@ -641,6 +661,13 @@ function buildConfig(sources: Sources): Config {
     r.list('contact-points', (item) => parseHostPort(item, port, { minPort: 1 })) ?? [];
   const username = r.text('username');
   let password = r.text('password');
+  const passwordFile = r.text('password-file');
+  if (passwordFile !== undefined) {
+    if (password !== undefined) {
+      fail(`${r.where('password')} and ${r.where('password-file')} cannot be used together`);
+    }
+    password = readSecretFile(sources, passwordFile, r.where('password-file'), 'password');
+  }
   const protocolVersion = r.required('protocol-version', parseProtocolVersion);
   const numConns = r.required('num-conns', (t) => parseInteger(t, 1, Number.MAX_SAFE_INTEGER));
   const caFile = r.text('cluster-ca-file');

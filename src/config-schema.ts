@@ -90,7 +90,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     shape: 'value',
     arg: '<url>',
     default: 'https://api.astra.datastax.com',
-    help: 'DevOps API base URL',
+    help: 'DevOps API base URL (http only to a loopback address)',
   },
   {
     name: 'astra-timeout',
@@ -139,6 +139,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: '<password>',
     secret: true,
     help: 'cluster password (Astra with a token: the token)',
+  },
+  {
+    name: 'password-file',
+    env: 'PASSWORD_FILE',
+    group: 'Cluster',
+    shape: 'value',
+    arg: '<file>',
+    ours: true,
+    help: 'read the cluster password from a file (trimmed), so it never shows in ps',
   },
   {
     name: 'protocol-version',

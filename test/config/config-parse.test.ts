@@ -202,6 +202,14 @@ const FLAG_CASES: FlagCase[] = [
     expected: 's3cret pass',
   },
   {
+    name: 'password-file',
+    value: '/run/secrets/password',
+    base: [...CP, '--username', 'cassandra'],
+    files: { '/run/secrets/password': '  s3cret pass\n' },
+    check: (c) => [c.username, c.password],
+    expected: ['cassandra', 's3cret pass'],
+  },
+  {
     name: 'protocol-version',
     value: 'V4',
     base: CP,

@@ -39,6 +39,14 @@ const SCENARIOS: Record<string, Scenario> = {
     argv: ['--astra-token-file', '/t', ...CP],
     files: { '/t': `${s}\n` },
   }),
+  'password and password file': (s) => ({
+    argv: [...CP, `--password=${s}`, '--password-file', '/p'],
+    files: { '/p': s },
+  }),
+  'password file and a bad number': (s) => ({
+    argv: [...CP, '--password-file', '/p', '--num-conns', 'abc'],
+    files: { '/p': `${s}\n` },
+  }),
   'ASTRA_TOKEN with CONTACT_POINTS': (s) => ({
     argv: [],
     env: { ASTRA_TOKEN: s, CONTACT_POINTS: '10.0.0.1' },
