@@ -6,6 +6,12 @@
 // upstream connections and the health and metrics server). Accepted sockets get TCP keepalive,
 // so a peer that vanished without a FIN is found; a TLS handshake is bounded by the handshake
 // timeout.
+//
+// With a CA, TLS is mutual: a client without a certificate signed by it fails the handshake. A
+// failed handshake (no or wrong certificate, an old TLS version, the timeout) is counted in
+// `tlsFailures` and logged at info with the client's address and the reason, once per burst.
+// New certificates arrive through `tls.updates` (src/tls/client-tls.ts) and are installed with
+// setSecureContext: new connections get them, open ones keep theirs.
 
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
@@ -55,6 +61,11 @@ export interface ClientListener {
   /** Bytes read from and written to client sockets since start (TLS records included). */
   readonly bytesRead: number;
   readonly bytesWritten: number;
+  /**
+   * TLS handshakes that failed since start: no or an untrusted client certificate, a refused TLS
+   * version, not TLS at all, or no handshake within the handshake timeout. 0 without TLS.
+   */
+  readonly tlsFailures: number;
   /** Stops accepting new connections; open ones are left alone (graceful shutdown). */
   stopAccepting(): void;
   /** Stops accepting and destroys every client connection. */
@@ -66,6 +77,12 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',
   EADDRNOTAVAIL: 'address not available on this machine',
 };
+
+/** An error from OpenSSL: Node adds its `reason` (node:crypto, "OpenSSL error codes"). */
+type TlsError = NodeJS.ErrnoException & { reason?: string };
+
+/** Failed-handshake log lines are rate-limited per error code, for at most this many codes. */
+const MAX_TLS_FAILURE_KINDS = 64;
 
 /** accept() errors that mean the process or the system is out of descriptors. */
 const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
@@ -99,6 +116,8 @@ export async function startClientListener(
   const refusedBy: Record<RefusalReason, number> = { max_connections: 0, descriptors: 0 };
   let refused = 0;
   let accepted = 0;
+  let tlsFailures = 0;
+  let detachTls: (() => void) | undefined;
   // Bytes of connections already closed; open ones are read off their sockets when asked, so
   // counting costs nothing per chunk.
   let closedBytesRead = 0;
@@ -114,19 +133,43 @@ export async function startClientListener(
   };
 
   if (options.tls !== undefined) {
+    const tls = options.tls;
     const handshakeTimeout =
       options.handshakeTimeoutMs !== undefined && options.handshakeTimeoutMs > 0
         ? { handshakeTimeout: options.handshakeTimeoutMs }
         : {};
     const tlsServer = createTlsServer({
-      cert: options.tls.cert,
-      key: options.tls.key,
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
+      // Mutual TLS (Node's tls.createServer): ask every client for a certificate and end the
+      // handshake unless it chains to `ca`. These are server options, not part of the secure
+      // context, so a reload (setSecureContext) keeps them.
+      ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }),
       ...handshakeTimeout,
     });
     tlsServer.on('secureConnection', (socket: TLSSocket) => accept(socket));
-    tlsServer.on('tlsClientError', (err, socket) => {
-      log.debug({ err: err.message, remote: socket.remoteAddress }, 'client TLS handshake failed');
+    // A scanner or a misconfigured fleet can fail thousands of handshakes a second: the count is
+    // exact in tlsFailures, the log has one line per burst (burst-log.ts) for each kind of
+    // failure, so a burst of one kind does not hide the first of another.
+    const failureLogs = new Map<string, BurstLog>();
+    tlsServer.on('tlsClientError', (err: TlsError, socket: TLSSocket) => {
+      tlsFailures++;
+      const code = err.code ?? 'unknown';
+      let burst = failureLogs.get(code);
+      if (burst === undefined) {
+        burst = new BurstLog(log, 'info', 'client TLS handshake failed');
+        // OpenSSL's reason codes are a fixed set, but bound the map all the same.
+        if (failureLogs.size < MAX_TLS_FAILURE_KINDS) failureLogs.set(code, burst);
+      }
+      burst.note({
+        remote: hostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0),
+        // OpenSSL's own words ("peer did not return a certificate"), without its source line.
+        reason: err.reason ?? err.message,
+        code,
+      });
     });
+    detachTls = tls.updates?.attach(tlsServer, tls);
     server = tlsServer;
   } else {
     server = createServer();
@@ -193,7 +236,10 @@ export async function startClientListener(
   }
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(listenError(err, options.host, options.port));
+    const onError = (err: Error): void => {
+      detachTls?.();
+      reject(listenError(err, options.host, options.port));
+    };
     server.once('error', onError);
     server.listen({ host: options.host, port: options.port }, () => {
       server.off('error', onError);
@@ -241,11 +287,15 @@ export async function startClientListener(
       for (const socket of open) n += socket.bytesWritten;
       return n;
     },
+    get tlsFailures() {
+      return tlsFailures;
+    },
     stopAccepting() {
       void stopAccepting();
     },
     close() {
       closing ??= (async () => {
+        detachTls?.();
         const done = stopAccepting();
         for (const socket of open) socket.destroy();
         await done;

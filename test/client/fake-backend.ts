@@ -34,6 +34,7 @@ import {
   type ClusterInfo,
   CqlSessionError,
   type ForwardedRequest,
+  type SessionCredentials,
 } from '../../src/upstream/contract.js';
 
 export const FAKE_DC = 'dc-fake';
@@ -43,6 +44,8 @@ export const FAKE_PARTITIONER = 'org.apache.cassandra.dht.Murmur3Partitioner';
 /** The cell size of the answer to a SELECT containing BIG. */
 export const BIG_CELL_LENGTH = 64 * 1024;
 export const MISSING_KEYSPACE_MESSAGE = "Keyspace 'missing' does not exist";
+/** The password the fake cluster accepts from any user (pass-through authentication). */
+export const FAKE_CLUSTER_PASSWORD = 'cluster-password';
 
 export interface FakeBackendOptions {
   clientVersions?: readonly number[];
@@ -72,6 +75,8 @@ export class FakeBackend implements Backend {
     version: number;
     keyspace: string | undefined;
     compression: BodyCompressionName | undefined;
+    /** The client's user, for pass-through sessions. */
+    username?: string;
   }[] = [];
   readonly received: ReceivedRequest[] = [];
   private readonly schemaListeners = new Set<(change: SchemaChange) => void>();
@@ -98,14 +103,29 @@ export class FakeBackend implements Backend {
     version: number,
     keyspace: string | undefined,
     compression: BodyCompressionName | undefined,
+    credentials?: SessionCredentials,
   ): Promise<BackendSession> {
-    this.sessionCalls.push({ version, keyspace, compression });
+    this.sessionCalls.push({
+      version,
+      keyspace,
+      compression,
+      ...(credentials === undefined ? {} : { username: credentials.username }),
+    });
     if (this.sessionFailure !== undefined) return Promise.reject(this.sessionFailure);
+    // Pass-through logins: the fake cluster knows one password for every user.
+    if (credentials !== undefined && credentials.password !== FAKE_CLUSTER_PASSWORD) {
+      return Promise.reject(
+        new CqlSessionError(
+          ErrorCode.AUTHENTICATION_ERROR,
+          `Provided username ${credentials.username} and/or password are incorrect`,
+        ),
+      );
+    }
     if (keyspace === 'missing') {
       return Promise.reject(new CqlSessionError(ErrorCode.INVALID, MISSING_KEYSPACE_MESSAGE));
     }
     if (keyspace === 'unreachable') return Promise.reject(new Error('connection refused'));
-    const key = `${version}/${keyspace ?? ''}/${compression ?? ''}`;
+    const key = `${version}/${keyspace ?? ''}/${compression ?? ''}/${credentials?.username ?? ''}`;
     let session = this.sessions.get(key);
     if (session === undefined) {
       session = new FakeSession(this, version, keyspace, compression);

@@ -107,7 +107,7 @@ export class TestConnection {
     return this.endedFlag;
   }
 
-  /** After the next READY, both directions switch to v5 segments with this compression. */
+  /** After the next READY or AUTHENTICATE, both directions switch to v5 segments. */
   segmentsAfterReadyWith(compression: SegmentCompression): void {
     this.segmentsAfterReady = compression;
   }
@@ -179,7 +179,12 @@ export class TestConnection {
       this.pending = this.pending.subarray(end);
       this.frames.push(frame);
       const compression = this.segmentsAfterReady;
-      if (compression !== undefined && frame.readUInt8(4) === Opcode.READY) {
+      // spec v5 §2.3.1: segments start after the STARTUP answer, READY or AUTHENTICATE.
+      const opcode = frame.readUInt8(4);
+      if (
+        compression !== undefined &&
+        (opcode === Opcode.READY || opcode === Opcode.AUTHENTICATE)
+      ) {
         const segments = this.startSegments(compression);
         const rest = this.pending;
         this.pending = Buffer.alloc(0);

@@ -786,7 +786,8 @@ describe('drain timeout', () => {
   it('turns client users on by themselves, and refuses half-given or contradictory ones', () => {
     const users = (argv: string[], env: Record<string, string> = {}): string => {
       const result = run([...CP, ...argv], env);
-      return 'error' in result ? result.error : JSON.stringify(result.config.clientAuth.mode);
+      if ('error' in result) return result.error;
+      return 'config' in result ? JSON.stringify(result.config.clientAuth.mode) : 'help';
     };
     expect(users(['--client-username', 'a'])).toBe(
       '--client-username needs --client-password or --client-password-file',
