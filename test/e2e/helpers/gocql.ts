@@ -75,6 +75,8 @@ export interface GocqlOptions {
   compression?: 'snappy';
   keyspace: string;
   rows?: number;
+  /** Log in as this user (gocql.PasswordAuthenticator). */
+  credentials?: { username: string; password: string };
 }
 
 export async function runGocql(binary: GocqlBinary, options: GocqlOptions): Promise<GocqlReport> {
@@ -90,6 +92,9 @@ export async function runGocql(binary: GocqlBinary, options: GocqlOptions): Prom
     '-rows',
     String(options.rows ?? 10_000),
     ...(options.compression === undefined ? [] : ['-compression', options.compression]),
+    ...(options.credentials === undefined
+      ? []
+      : ['-user', options.credentials.username, '-password', options.credentials.password]),
   ];
   const { stdout } = await run(binary.path, args, { timeout: RUN_TIMEOUT_MS });
   const last = stdout.trim().split('\n').pop() ?? '';

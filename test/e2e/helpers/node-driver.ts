@@ -10,6 +10,8 @@ export interface NodeClientOptions {
   keyspace?: string;
   /** Driver-side request timeout; 0 disables it (the test then owns the deadline). */
   readTimeoutMs?: number;
+  /** Log in with the driver's PlainTextAuthProvider. */
+  credentials?: { username: string; password: string };
 }
 
 /** One connection to the proxy, LOCAL_QUORUM by default (Astra's default consistency). */
@@ -25,6 +27,14 @@ export function nodeClient(
     queryOptions: { consistency: types.consistencies.localQuorum },
     pooling: { coreConnectionsPerHost: { [types.distance.local]: 1 } },
     socketOptions: { readTimeout: options.readTimeoutMs ?? 30_000, connectTimeout: 10_000 },
+    ...(options.credentials === undefined
+      ? {}
+      : {
+          authProvider: new cassandra.auth.PlainTextAuthProvider(
+            options.credentials.username,
+            options.credentials.password,
+          ),
+        }),
   });
 }
 
@@ -43,9 +53,15 @@ export interface NodeTarget {
 }
 
 /** The proxy as one plain node (no Astra option at all). */
-export function proxyTarget(port: number, dataCenter: string): NodeTarget {
+export function proxyTarget(
+  port: number,
+  dataCenter: string,
+  credentials?: NodeClientOptions['credentials'],
+): NodeTarget {
+  const base = credentials === undefined ? {} : { credentials };
   return {
-    client: (keyspace) => nodeClient(port, dataCenter, keyspace === undefined ? {} : { keyspace }),
+    client: (keyspace) =>
+      nodeClient(port, dataCenter, keyspace === undefined ? base : { ...base, keyspace }),
     hosts: 1,
   };
 }

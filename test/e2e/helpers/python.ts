@@ -23,6 +23,8 @@ export interface PythonOptions {
   bundle?: string;
   /** Password of user `token` (the simulator's auth, bundle or contact points). */
   token?: string;
+  /** Another user than `token`, logging in with `token` as its password (client auth tests). */
+  username?: string;
 }
 
 /** What scenario.py prints. */

@@ -42,6 +42,8 @@ func main() {
 	compression := flag.String("compression", "", "snappy or empty")
 	keyspace := flag.String("keyspace", "gocql_e2e", "")
 	rows := flag.Int("rows", 10000, "")
+	user := flag.String("user", "", "log in as this user (PasswordAuthenticator)")
+	password := flag.String("password", "", "")
 	flag.Parse()
 
 	cluster := gocql.NewCluster(*host)
@@ -54,6 +56,9 @@ func main() {
 	cluster.PoolConfig.HostSelectionPolicy = gocql.RoundRobinHostPolicy()
 	if *compression == "snappy" {
 		cluster.Compressor = &gocql.SnappyCompressor{}
+	}
+	if *user != "" {
+		cluster.Authenticator = gocql.PasswordAuthenticator{Username: *user, Password: *password}
 	}
 	session, err := cluster.CreateSession()
 	if err != nil {

@@ -6,7 +6,7 @@ JSON line with what it saw. Any failure exits non-zero with the reason on stderr
 Usage: scenario.py '<json options>'
   options: host, port, protocol (int), compression (null | "lz4" | "snappy" | true | false),
            keyspace, rows, bundle + token (cloud mode instead of host/port), token alone
-           (username "token", for a node reached directly),
+           (username "token", for a node reached directly, or `username` when given),
            watch_table (only wait until this table appears in the metadata through events),
            guardrail (a level name: only write one row at that level and report the outcome),
            prepared_probe (a query: prepare it, run it, wait for stdin, run it again, report
@@ -56,7 +56,7 @@ def connect(opts):
         )
     else:
         if opts.get("token"):
-            kwargs["auth_provider"] = PlainTextAuthProvider("token", opts["token"])
+            kwargs["auth_provider"] = PlainTextAuthProvider(opts.get("username", "token"), opts["token"])
         cluster = Cluster([opts["host"]], port=opts["port"], **kwargs)
     return cluster, cluster.connect()
 
