@@ -173,19 +173,26 @@ async function startClientTls(config: Config, logger: Logger): Promise<ClientTls
 
 /**
  * A listener on an address other hosts can reach, with neither client authentication nor client
- * certificates, lets anyone who reaches it use the proxy's credentials. Said once at start-up;
- * `--client-auth none` given on purpose silences it (README "Security").
+ * certificates, lets anyone who reaches it use the proxy's credentials: the warning to log once at
+ * start-up, if any. `--client-auth none` given on purpose silences it (README "Security").
  */
-function warnIfOpen(config: Config, boundHost: string, logger: Logger): void {
+export function openListenerWarning(
+  config: Pick<Config, 'clientAuth' | 'proxyCaFile'>,
+  boundHost: string,
+): string | undefined {
   const auth = config.clientAuth;
-  if (auth.mode !== 'none' || auth.explicit || config.proxyCaFile !== undefined) return;
-  if (isLoopback(boundHost)) return;
-  logger.warn(
-    { bind: `${boundHost}:${config.bind.port}` },
+  if (auth.mode !== 'none' || auth.explicit || config.proxyCaFile !== undefined) return undefined;
+  if (isLoopback(boundHost)) return undefined;
+  return (
     'clients are not authenticated: anyone who can reach this address uses the proxy\u2019s ' +
-      'credentials (set --client-auth users or passthrough, or --proxy-ca-file; ' +
-      '--client-auth none says it is on purpose)',
+    'credentials (set --client-auth users or passthrough, or --proxy-ca-file; ' +
+    '--client-auth none says it is on purpose)'
   );
+}
+
+function warnIfOpen(config: Config, boundHost: string, logger: Logger): void {
+  const warning = openListenerWarning(config, boundHost);
+  if (warning !== undefined) logger.warn({ bind: `${boundHost}:${config.bind.port}` }, warning);
 }
 
 function isLoopback(host: string): boolean {

@@ -349,7 +349,9 @@ export class ClientSession {
         this.fatal(streamId, err.message);
       } else {
         this.log.warn({ err: errorMessage(err) }, 'unexpected error on a client request');
-        this.fatal(streamId, `Proxy internal error: ${errorMessage(err)}`, ErrorCode.SERVER_ERROR);
+        // The details are for the log: a client that has not logged in learns nothing inside.
+        const detail = this.ready ? `: ${errorMessage(err)}` : '';
+        this.fatal(streamId, `Proxy internal error${detail}`, ErrorCode.SERVER_ERROR);
       }
     }
   }
