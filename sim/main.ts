@@ -1,7 +1,10 @@
 // `npm run sim -- [--nodes 3] [--out DIR] [--token AstraCS:...] [--protocol-versions 3,4] [--port N]
-// [--region dc1] [--authenticator CLASS] [--user name:password[:ks1,ks2]]...`: starts the simulated Astra, prints exactly one JSON line
-// on stdout once every listener is up (issue 3's contract), logs to stderr only, and runs until
-// SIGTERM or SIGINT, then closes everything and exits 0.
+// [--region dc1] [--authenticator CLASS] [--user name:password[:ks1,ks2]]...`: starts the simulated
+// Astra, prints exactly one JSON line on stdout once every listener is up (issue 3's contract),
+// logs to stderr only, and runs until SIGTERM or SIGINT, then closes everything and exits 0.
+// `--user` (repeatable) adds a user besides `token`: every keyspace without the list, only those
+// keyspaces with it (`name:password:` for none), so a proxy passing client credentials through
+// meets real logins and Cassandra's Unauthorized.
 
 import { parseArgs } from 'node:util';
 import { UserError, parseUserFlag } from './node/users.js';
@@ -10,9 +13,9 @@ import type { Simulator, SimulatorOptions } from './simulator.js';
 
 const USAGE = `usage: npm run sim -- [--nodes N] [--out DIR] [--token AstraCS:...]
                         [--protocol-versions 3,4[,5]] [--port N] [--region NAME]
-                        [--authenticator CLASS]
-                        [--user NAME:PASSWORD[:KS1,KS2]]...   (repeatable; no KS list: every
-                                                               keyspace; 'NAME:PASSWORD:' none)`;
+                        [--authenticator CLASS] [--user NAME:PASSWORD[:KS1,KS2]]...
+  --user  a user besides token (repeatable); without KS1,KS2 it may use every keyspace,
+          with them only those ('NAME:PASSWORD:' none); no ':' in the password here`;
 
 class UsageError extends Error {}
 

@@ -15,7 +15,10 @@ import { TOKEN_USERNAME } from './authenticator.js';
 export interface SimulatorUser {
   readonly username: string;
   readonly password: string;
-  /** The keyspaces the user may read and write; absent: every keyspace (a superuser-like role). */
+  /**
+   * The keyspaces the user may read and write (they need not exist yet, so users can be given
+   * before the schema); absent: every keyspace (a superuser-like role).
+   */
   readonly keyspaces?: readonly string[];
 }
 

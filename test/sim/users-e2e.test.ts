@@ -1,4 +1,4 @@
-// Users besides `token`, end to end over real sockets: the Node.js driver with PlainTextAuthProvider
+// Users besides `token`, end to end over real sockets: the Node.js driver (PlainTextAuthProvider)
 // against the simulator's nodes (contact points) and its SNI front end (secure connect bundle), and
 // the raw client where a driver cannot say it (EXECUTE and BATCH of an id someone else prepared).
 // A wrong password is the driver's AuthenticationError; a keyspace the user may not use is
