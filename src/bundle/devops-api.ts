@@ -66,6 +66,7 @@ export async function downloadSecureConnectBundle(options: BundleDownloadOptions
     );
   }
   const downloadUrl = firstDownloadUrl(text);
+  checkDownloadUrl(downloadUrl);
   let zip: Response;
   try {
     zip = await fetch(downloadUrl, { signal: AbortSignal.timeout(options.timeoutMs) });
@@ -127,6 +128,28 @@ function firstDownloadUrl(text: string): string {
     );
   }
   return url;
+}
+
+/**
+ * The bundle holds the client certificate's private key: it is fetched over https only (plain
+ * http only from a loopback address, as tests and local simulators use). The URL is pre-signed,
+ * so it is never quoted in the error.
+ */
+function checkDownloadUrl(text: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  const host = url?.hostname.replace(/^\[|\]$/g, '') ?? '';
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (url?.protocol === 'https:' || (url?.protocol === 'http:' && loopback)) return;
+  throw new ProxyError(
+    ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
+    'the Astra DevOps API gave a bundle download URL that is not https; the bundle holds the ' +
+      'client key, so it is not downloaded',
+  );
 }
 
 /** `: <first error message>` from an API error body `{"errors":[{"message":...}]}`, or ''. */

@@ -1,4 +1,5 @@
 // The proxy's Astra clients (metadata service, DevOps API) against the simulator's servers.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,6 +193,35 @@ describe('downloadSecureConnectBundle', () => {
       ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED,
       /knows no database nope \(HTTP 404/,
     );
+  });
+
+  it('refuses a download URL that is not https, without fetching or quoting it', async () => {
+    const api = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([{ downloadURL: 'http://bundles.example.invalid/b.zip?sig=s3cr3t' }]));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const { port } = api.address() as AddressInfo;
+    try {
+      let message = '';
+      try {
+        await downloadSecureConnectBundle({
+          apiUrl: `http://127.0.0.1:${port}`,
+          token: TOKEN,
+          databaseId: DATABASE_ID,
+          timeoutMs: 5000,
+        });
+      } catch (e) {
+        expect((e as ProxyError).code).toBe(ProxyErrorCode.BUNDLE_DOWNLOAD_FAILED);
+        message = (e as Error).message;
+      }
+      expect(message).toBe(
+        'the Astra DevOps API gave a bundle download URL that is not https; the bundle holds the client key, so it is not downloaded',
+      );
+    } finally {
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+    }
   });
 
   it('names an API that cannot be reached', async () => {
