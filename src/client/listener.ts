@@ -153,9 +153,35 @@ export async function startClientListener(
     // exact in tlsFailures, the log has one line per burst (burst-log.ts) for each kind of
     // failure, so a burst of one kind does not hide the first of another.
     const failureLogs = new Map<string, BurstLog>();
+    const peers = new WeakMap<TLSSocket, string>();
+    const peerOf = (socket: TLSSocket): string | undefined =>
+      socket.remoteAddress === undefined
+        ? undefined
+        : hostPort(socket.remoteAddress, socket.remotePort ?? 0);
+    if (tls.ca !== undefined) {
+      // A client certificate that does not verify is refused after the handshake: Node destroys
+      // the socket, then reports it as a "socket hang up" whose socket no longer knows its peer.
+      // The key log event is the one server event that hands over every socket during its
+      // handshake (Node's tls docs read remoteAddress there too); the address is noted then.
+      // The key material itself is not looked at.
+      tlsServer.on('keylog', (_line: Buffer, socket: TLSSocket) => {
+        if (!peers.has(socket)) {
+          const peer = peerOf(socket);
+          if (peer !== undefined) peers.set(socket, peer);
+        }
+      });
+    }
     tlsServer.on('tlsClientError', (err: TlsError, socket: TLSSocket) => {
       tlsFailures++;
-      const code = err.code ?? 'unknown';
+      // Node destroys the socket after most handshake errors, but not after the handshake
+      // timeout: that only emits this event (tls.createServer's handshakeTimeout), and without
+      // this the connection would stay open for as long as the client cares to keep it.
+      socket.destroy();
+      // Set when the certificate was refused (an X.509 code such as CERT_HAS_EXPIRED); typed as
+      // an Error by @types/node, a string in fact.
+      const rejected: unknown = socket.authorizationError;
+      const refusal = typeof rejected === 'string' ? rejected : undefined;
+      const code = refusal ?? err.code ?? 'unknown';
       let burst = failureLogs.get(code);
       if (burst === undefined) {
         burst = new BurstLog(log, 'info', 'client TLS handshake failed');
@@ -163,9 +189,12 @@ export async function startClientListener(
         if (failureLogs.size < MAX_TLS_FAILURE_KINDS) failureLogs.set(code, burst);
       }
       burst.note({
-        remote: hostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0),
+        remote: peerOf(socket) ?? peers.get(socket) ?? '?',
         // OpenSSL's own words ("peer did not return a certificate"), without its source line.
-        reason: err.reason ?? err.message,
+        reason:
+          refusal === undefined
+            ? (err.reason ?? err.message)
+            : `client certificate not trusted (${refusal})`,
         code,
       });
     });
