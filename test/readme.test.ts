@@ -35,6 +35,7 @@ const OTHER_FLAGS = new Set([
   '--port',
   '--region',
   '--authenticator',
+  '--user',
   '--requests',
   '--concurrency',
   '--time-limit',
