@@ -30,6 +30,8 @@ export interface ClientLimitsReport {
   refused: Readonly<Record<RefusalReason, number>>;
   /** The connection limit in force: the flag's, or lower when file descriptors are fewer. */
   maxConnections: number | undefined;
+  /** Client TLS handshakes that failed (no or untrusted certificate, old version, timeout). */
+  tlsFailures: number;
   requestsInFlight: number;
   requestBytesInFlight: number;
   queuedOutputBytes: number;
@@ -190,6 +192,7 @@ export async function startClientSide(
       duplicateStreamIds: guards.stats.duplicateStreamIds,
       refused: listener.refusedBy,
       maxConnections: listener.maxConnections,
+      tlsFailures: listener.tlsFailures,
       requestsInFlight,
       requestBytesInFlight,
       queuedOutputBytes,

@@ -472,6 +472,12 @@ export class ProxyMetrics {
     );
     counter(
       registers,
+      `${p}client_tls_handshake_failures_total`,
+      'Client TLS handshakes that failed: no or untrusted client certificate, refused version, timeout',
+      value((r) => r.tlsFailures),
+    );
+    counter(
+      registers,
       `${p}client_duplicate_stream_ids_total`,
       'Requests refused because their stream id was still in flight on the connection',
       value((r) => r.duplicateStreamIds),

@@ -9,7 +9,7 @@ import cassandra from 'cassandra-driver';
 import type { ConnectionOptions } from 'node:tls';
 import { Opcode } from '../../src/protocol/constants.js';
 import { startupFrame } from '../client/test-connection.js';
-import { type Stack, startStack } from '../ops/helpers.js';
+import { type Stack, scrape, startStack } from '../ops/helpers.js';
 import {
   type Pki,
   type TlsDir,
@@ -38,6 +38,7 @@ beforeAll(async () => {
       dir.keyFile,
       '--proxy-ca-file',
       dir.caFile,
+      '--metrics',
     ],
   });
 }, 60_000);
@@ -93,6 +94,8 @@ describe('mutual TLS through the proxy', () => {
       expect(line).toMatchObject({ level: 30, component: 'client' });
       expect(line.remote).toMatch(/^127\.0\.0\.1:\d+$/);
     }
+    const metrics = await scrape(stack.httpUrl);
+    expect(metrics.value('cqlproxy_client_tls_handshake_failures_total')).toBeGreaterThanOrEqual(2);
   });
 
   it('the Node.js cassandra-driver connects with sslOptions { ca, cert, key } and queries', async () => {
