@@ -49,7 +49,13 @@ import {
   usesSegments,
   versionName,
 } from '../protocol/constants.js';
-import { type Selector, type SystemTable, classifyQuery } from '../protocol/cql-lexer.js';
+import {
+  CqlScanner,
+  type ForwardClass,
+  type Selector,
+  type SystemTable,
+  classifyQuery,
+} from '../protocol/cql-lexer.js';
 import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
 import { decodeBatch, decodeBatchHead } from '../protocol/messages/batch.js';
 import { errorFrame } from '../protocol/messages/error.js';
@@ -158,6 +164,21 @@ const CLOSE_GRACE_MS = 5_000;
 const ALWAYS = (): boolean => true;
 const NEVER = (): boolean => false;
 
+/** For the first word of a statement the lexer calls 'other' (TRUNCATE). */
+const FIRST_WORD = new CqlScanner();
+
+/**
+ * A schema change (whatever the lexer calls DDL: CREATE/ALTER/DROP of anything) or TRUNCATE:
+ * such a statement gets --schema-timeout rather than --request-timeout.
+ */
+function isLongRunning(cls: ForwardClass, query: string): boolean {
+  if (cls.statement === 'ddl') return true;
+  if (cls.statement !== 'other') return false;
+  const s = FIRST_WORD.reset(query);
+  s.next();
+  return s.isWord('truncate');
+}
+
 /**
  * One forwarded request. Its answer comes back through the onResponse method (the upstream side
  * calls it as a method), so no closure is made per request.
@@ -167,6 +188,8 @@ class ClientRequest implements ForwardedRequest {
   readonly idempotent: () => boolean;
   /** The client connection: the upstream wait queue is fair between owners. */
   readonly owner: object;
+  /** A schema change or TRUNCATE (--schema-timeout). */
+  readonly longRunning: boolean;
   readonly streamId: number;
   readonly length: number;
   private readonly session: ClientSession;
@@ -177,11 +200,13 @@ class ClientRequest implements ForwardedRequest {
     frame: Buffer,
     idempotent: () => boolean,
     inspect: ((response: Buffer) => void) | undefined,
+    longRunning: boolean,
   ) {
     this.session = session;
     this.owner = session;
     this.frame = frame;
     this.idempotent = idempotent;
+    this.longRunning = longRunning;
     this.inspect = inspect;
     this.streamId = frame.readInt16BE(2);
     this.length = frame.length;
@@ -274,6 +299,8 @@ export class ClientSession {
   private readonly streams = new StreamSet();
   /** A running estimate of this client's answer sizes: how many more requests would fit. */
   private responseEstimate: number;
+  /** Whether responseEstimate comes from an answer yet (or is still the initial guess). */
+  private estimated = false;
   private readonly connectedAt = Date.now();
   /** Sweep state: the byte counts last seen and when they last moved. */
   private seenRead = 0;
@@ -628,7 +655,11 @@ export class ClientSession {
           message.customPayload?.has(GRAPH_SOURCE) === true
             ? this.config.idempotentGraph === true
             : cls.idempotent;
-        this.forward({ frame: out, idempotent: idempotent ? ALWAYS : NEVER });
+        this.forward({
+          frame: out,
+          idempotent: idempotent ? ALWAYS : NEVER,
+          longRunning: isLongRunning(cls, head.query),
+        });
       }
     }
   }
@@ -675,6 +706,7 @@ export class ClientSession {
         const info: PreparedInfo = {
           idempotent: cls.idempotent,
           select: cls.statement === 'select',
+          longRunning: isLongRunning(cls, prepare.query),
         };
         // Preparing twice is harmless: a PREPARE may always be retried.
         this.forward({ frame, idempotent: ALWAYS }, (response) =>
@@ -748,6 +780,12 @@ export class ClientSession {
         return;
       }
     }
+    // Only once a schema change or TRUNCATE was prepared is the id read for it (no allocation).
+    let longRunning = false;
+    if (this.prepared.hasLongRunning) {
+      message ??= this.message(frame);
+      longRunning = this.prepared.isLongRunningAt(message.body, message.start);
+    }
     let out = frame;
     if (this.rewriteEnabled) {
       message ??= this.message(frame);
@@ -757,7 +795,7 @@ export class ClientSession {
         out = this.rewrite(frame, message, head.consistencyOffset, head.consistency);
       }
     }
-    this.forward({ frame: out, idempotent: () => this.executeIdempotent(out) });
+    this.forward({ frame: out, idempotent: () => this.executeIdempotent(out), longRunning });
   }
 
   private executeLocally(streamId: number, statement: LocalStatement): void {
@@ -887,7 +925,13 @@ export class ClientSession {
     request: Omit<ForwardedRequest, 'onResponse'>,
     inspect?: (response: Buffer) => void,
   ): void {
-    const forwarded = new ClientRequest(this, request.frame, request.idempotent, inspect);
+    const forwarded = new ClientRequest(
+      this,
+      request.frame,
+      request.idempotent,
+      inspect,
+      request.longRunning === true,
+    );
     this.inFlight++;
     this.requestBytes += forwarded.length;
     this.budget.add(forwarded.length);
@@ -944,7 +988,12 @@ export class ClientSession {
     this.requestBytes -= request.length;
     this.budget.add(-request.length);
     this.streams.delete(request.streamId);
-    this.responseEstimate += (response.length - this.responseEstimate) * ESTIMATE_WEIGHT;
+    // The first answer replaces the pessimistic guess outright, so a client of small answers has
+    // its full concurrency after one round trip, however slow that trip; then a running average.
+    this.responseEstimate = this.estimated
+      ? this.responseEstimate + (response.length - this.responseEstimate) * ESTIMATE_WEIGHT
+      : response.length;
+    this.estimated = true;
     this.framed.write(response);
     this.afterOutput(response.length);
   }

@@ -51,6 +51,7 @@ export const PRE_HANDSHAKE_MAX_FRAME_LENGTH = 64 * 1024;
 /**
  * What the proxy expects a response to weigh before it has seen any from this client: high, so
  * that a client starting with a burst of large reads is held to a few dozen in flight until its
- * real sizes are known (an average over the last few answers, see ClientSession).
+ * first answer says what its answers weigh (then an average over the last few, see
+ * ClientSession). The estimate only paces a client; the ceiling is what bounds its memory.
  */
 export const INITIAL_RESPONSE_ESTIMATE_FRACTION = 1 / 32;
