@@ -724,6 +724,7 @@ function buildConfig(sources: Sources): Config {
   const idleTimeoutMs = r.duration('idle-timeout');
   const readinessTimeoutMs = r.duration('readiness-timeout');
   const requestTimeoutMs = r.duration('request-timeout');
+  const schemaTimeoutMs = r.duration('schema-timeout');
   const drainTimeoutMs = r.duration('drain-timeout', true);
   const handshakeTimeoutMs = r.duration('handshake-timeout', true);
   const clientIdleTimeoutMs = r.duration('client-idle-timeout', true);
@@ -880,6 +881,7 @@ function buildConfig(sources: Sources): Config {
     idleTimeoutMs,
     readinessTimeoutMs,
     requestTimeoutMs,
+    schemaTimeoutMs,
     drainTimeoutMs,
     healthCheck,
     metrics,

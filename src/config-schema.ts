@@ -497,7 +497,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: '<duration>',
     default: '12s',
     ours: true,
-    help: 'a request unanswered this long gets an error',
+    help: 'a request unanswered this long gets an error (schema changes and TRUNCATE: --schema-timeout)',
+  },
+  {
+    name: 'schema-timeout',
+    env: 'SCHEMA_TIMEOUT',
+    group: 'Timeouts',
+    shape: 'value',
+    arg: '<duration>',
+    default: '60s',
+    ours: true,
+    help: 'the same for CREATE/ALTER/DROP and TRUNCATE, prepared or not (as truncate_request_timeout)',
   },
   {
     name: 'drain-timeout',

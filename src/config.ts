@@ -59,6 +59,8 @@ export interface Config {
   idleTimeoutMs: number;
   readinessTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Timeout of schema changes (CREATE/ALTER/DROP ...) and TRUNCATE, prepared or not. */
+  schemaTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before connections close; 0: at once. */
   drainTimeoutMs: number;
   /**

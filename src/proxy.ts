@@ -99,6 +99,7 @@ async function startServing(
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     idleTimeoutMs: config.idleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    schemaTimeoutMs: config.schemaTimeoutMs,
     maxQueuedRequests: config.maxQueuedRequests,
     maxFrameLength: UPSTREAM_MAX_FRAME_LENGTH,
     preparedCacheBytes: config.maxPreparedCacheBytes,

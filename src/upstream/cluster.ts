@@ -62,6 +62,8 @@ export interface ClusterOptions {
   heartbeatIntervalMs: number;
   idleTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Timeout of schema changes and TRUNCATE (--schema-timeout); requestTimeoutMs when absent. */
+  schemaTimeoutMs?: number;
   maxQueuedRequests: number;
   maxFrameLength: number;
   /**
@@ -168,7 +170,11 @@ export class Cluster implements Backend {
           ),
       },
     );
-    this.timeouts = new RequestTimeouts(options.requestTimeoutMs, () => this.metrics.timeouts++);
+    this.timeouts = new RequestTimeouts(
+      options.requestTimeoutMs,
+      () => this.metrics.timeouts++,
+      options.schemaTimeoutMs ?? options.requestTimeoutMs,
+    );
     const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     if (idleMs > 0) {
       this.idleSweep = setInterval(
@@ -343,6 +349,7 @@ export class Cluster implements Backend {
       logger: this.logger,
       credentials,
       reopen: (s) => this.openPools(s),
+      onWoken: (s) => this.reconcilePools(s, this.nodes),
     });
     session.setPools(await this.openPools(session));
     this.openSessions.add(session);
@@ -350,12 +357,18 @@ export class Cluster implements Backend {
     return session;
   }
 
-  /** A session's pools to every node, once at least one node accepted a connection. */
+  /**
+   * A session's pools to every node, as soon as one node accepted a connection: the others join
+   * in the background, so a node that does not answer (its connect timeout) holds nothing up.
+   */
   private async openPools(session: Session): Promise<readonly NodePool[]> {
     const isDefault = this.isDefaultSession(session);
     const pools = [...this.nodes.values()].map((node) => this.newPool(session, node, isDefault));
-    const results = await Promise.allSettled(pools.map((p) => p.fill()));
+    const fills = pools.map((p) => p.fill());
+    // Rejects only once every fill has failed; the rejections are handled either way.
+    await Promise.any(fills).catch(() => undefined);
     if (!pools.some((p) => p.available)) {
+      const results = await Promise.allSettled(fills);
       for (const p of pools) p.close();
       const refusal = results.find(
         (r): r is PromiseRejectedResult =>
@@ -422,7 +435,8 @@ export class Cluster implements Backend {
       logger: this.logger,
       warmUp: (connection) => session.warmUp(connection),
       maxOrphanedStreams: o.maxOrphanedStreams ?? DEFAULT_MAX_ORPHANED_STREAMS,
-      retireTimeoutMs: o.requestTimeoutMs,
+      // A replaced connection keeps its requests until the longest of them has timed out.
+      retireTimeoutMs: Math.max(o.requestTimeoutMs, o.schemaTimeoutMs ?? 0),
       onConnectionReplaced: () => this.metrics.connectionsReplaced++,
       onConnectionOpened: () => session.streamFreed(),
       connect: (onClose) =>

@@ -49,6 +49,11 @@ export interface ForwardedRequest {
    * requests cannot hold back another client's one. Requests without an owner share one turn.
    */
   owner?: object;
+  /**
+   * A schema change (CREATE/ALTER/DROP ...) or TRUNCATE: it gets --schema-timeout instead of
+   * --request-timeout (Cassandra's own timeouts for these are long too).
+   */
+  longRunning?: boolean;
 }
 
 /** Connections to every node for one (protocol version, keyspace, compression). */

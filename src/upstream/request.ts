@@ -24,6 +24,8 @@ export class Request implements ResponseHandler, TimedRequest {
   readonly clientStreamId: number;
   readonly opcode: number;
   readonly deadline: number;
+  /** A schema change or TRUNCATE: its deadline is --schema-timeout's (request-timeouts.ts). */
+  readonly longRunning: boolean;
   private readonly forwarded: ForwardedRequest;
   private readonly session: Session;
   /** The session's pools when the request started, and where in them its plan begins. */
@@ -56,6 +58,7 @@ export class Request implements ResponseHandler, TimedRequest {
     this.clientStreamId = forwarded.frame.readInt16BE(2);
     this.opcode = forwarded.frame.readUInt8(4);
     this.deadline = deadline;
+    this.longRunning = forwarded.longRunning === true;
     this.startedAt = session.observer === undefined ? 0 : performance.now();
   }
 
@@ -137,7 +140,35 @@ export class Request implements ResponseHandler, TimedRequest {
     }
     if (this.opcode === Opcode.PREPARE && opcode === Opcode.RESULT)
       this.session.rememberPrepared(this.frame, frame, this.current?.pool);
+    else if (
+      opcode === Opcode.RESULT &&
+      (this.opcode === Opcode.QUERY || this.opcode === Opcode.EXECUTE) &&
+      this.session.waitsForSchemaAgreement(frame)
+    ) {
+      this.finishAfterSchemaAgreement(frame);
+      return;
+    }
     this.finish(frame, NO_ERROR);
+  }
+
+  /**
+   * A schema change: the client gets it once the nodes agree on the schema (or at
+   * --schema-agreement-timeout), as a driver waits before its next statement. The request is done
+   * for the session now (off the timeout list, its stream id long free).
+   */
+  private finishAfterSchemaAgreement(frame: Buffer): void {
+    this.done = true;
+    this.session.onRequestDone(this);
+    void this.session.schemaAgreed().then(() => {
+      patchStreamId(frame, this.clientStreamId);
+      this.session.observer?.requestDone(
+        this.opcode,
+        NO_ERROR,
+        ErrorOrigin.CLUSTER,
+        this.startedAt,
+      );
+      this.forwarded.onResponse(frame);
+    });
   }
 
   private onError(frame: Buffer): void {

@@ -16,6 +16,7 @@ import type { NodePool } from './node-pool.js';
 import type { CachedPrepare, PreparedCache } from './prepared-cache.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { Request, responseBodyOf } from './request.js';
+import { isSchemaChangeResult, type SchemaAgreement } from './schema-agreement.js';
 import type { RequestTimeouts } from './request-timeouts.js';
 
 export interface SessionMetrics {
@@ -77,6 +78,13 @@ export interface SessionOptions {
    * Rejects when no node accepts a connection.
    */
   reopen?: (session: Session) => Promise<readonly NodePool[]>;
+  /** Schema changes are answered once the nodes agree (schema-agreement.ts); absent: at once. */
+  schemaAgreement?: SchemaAgreement | undefined;
+  /**
+   * Told once reopened pools are set: nodes added or removed while they were opening (a
+   * topology change skips a waking session) are reconciled now, so none is lost.
+   */
+  onWoken?: (session: Session) => void;
 }
 
 /** Cached statements prepared on a new connection before it takes traffic: the most recently used. */
@@ -176,7 +184,11 @@ export class Session implements BackendSession {
     this.metrics.requests++;
     const now = Date.now();
     this.lastUsed = now;
-    const request = new Request(this, forwarded, now + this.options.requestTimeoutMs);
+    const timeoutMs =
+      forwarded.longRunning === true
+        ? this.options.timeouts.timeoutFor(true)
+        : this.options.requestTimeoutMs;
+    const request = new Request(this, forwarded, now + timeoutMs);
     this.options.timeouts.add(request);
     if (this.dormant || this.waking) {
       this.wake();
@@ -221,6 +233,7 @@ export class Session implements BackendSession {
       (pools) => {
         this.waking = false;
         this.setPools(pools);
+        this.options.onWoken?.(this);
       },
       (err: unknown) => {
         this.waking = false;
@@ -398,6 +411,17 @@ export class Session implements BackendSession {
       for (const l of listeners) l();
     }, 5);
     this.congestionPoll.unref();
+  }
+
+  /** A RESULT SCHEMA_CHANGE to hold until the nodes agree (schema-agreement.ts). */
+  waitsForSchemaAgreement(frame: Buffer): boolean {
+    const agreement = this.options.schemaAgreement;
+    return agreement !== undefined && agreement.enabled && isSchemaChangeResult(frame, this);
+  }
+
+  /** Resolves once the nodes agree on the schema or the wait timed out. */
+  schemaAgreed(): Promise<boolean> {
+    return this.options.schemaAgreement?.wait() ?? Promise.resolve(false);
   }
 
   /** The message body of a response frame of this session. */

@@ -42,6 +42,7 @@ describe('defaults', () => {
       idleTimeoutMs: 60_000,
       readinessTimeoutMs: 30_000,
       requestTimeoutMs: 12_000,
+      schemaTimeoutMs: 60_000,
       drainTimeoutMs: 15_000,
       healthCheck: false,
       metrics: false,
@@ -455,6 +456,13 @@ const FLAG_CASES: FlagCase[] = [
     base: CP,
     check: (c) => c.requestTimeoutMs,
     expected: 1_500,
+  },
+  {
+    name: 'schema-timeout',
+    value: '2m',
+    base: CP,
+    check: (c) => c.schemaTimeoutMs,
+    expected: 120_000,
   },
   {
     name: 'drain-timeout',
