@@ -13,6 +13,11 @@
 //   POST   /faults                       {"match","error","delayMs","closeConnection","times"} and
 //                                        optionally "node": i for one node instead of all
 //   DELETE /faults                       disarm every rule, cluster-wide and per node
+//   GET    /stats                        per node, the single-partition statements (EXECUTE, and
+//                                        BATCH of prepared statements of one partition) it
+//                                        coordinated as a replica of the partition (`replica`)
+//                                        and as a non-replica (`remote`)
+//   DELETE /stats                        counts back to zero
 //   GET    /users                        the users every node accepts, without passwords
 //   POST   /users                        {"username","password","keyspaces"?}: add or replace one;
 //                                        no "keyspaces" = every keyspace. Open connections of a
@@ -38,6 +43,14 @@ export interface AdminNodeStatus {
   readonly readingPaused: boolean;
 }
 
+/** GET /stats, one node. */
+export interface NodePartitionStats {
+  readonly index: number;
+  readonly hostId: string;
+  readonly replica: number;
+  readonly remote: number;
+}
+
 /** What the API acts on: the simulator implements it. */
 export interface AdminTarget {
   readonly nodeCount: number;
@@ -55,6 +68,9 @@ export interface AdminTarget {
   faults(): { cluster: FaultRule[]; nodes: FaultRule[][] };
   /** Disarms everything; returns how many rules were armed. */
   clearFaults(): number;
+  /** Per node: single-partition statements coordinated as a replica and as a non-replica. */
+  partitionStats?(): NodePartitionStats[];
+  resetPartitionStats?(): void;
   users(): UserListing[];
   /** Adds or replaces a user; returns whether one was replaced. Throws UserError. */
   setUser(user: SimulatorUser): boolean;
@@ -172,6 +188,14 @@ export async function startAdminApi(options: AdminApiOptions): Promise<AdminApi>
         `admin: fault ${JSON.stringify(rule)} on ${node === undefined ? 'every node' : `node ${node}`}`,
       );
       return { added: rule, node: node ?? null, ...target.faults() };
+    }
+    if (path === '/stats') {
+      if (method === 'DELETE') {
+        target.resetPartitionStats?.();
+        return { nodes: target.partitionStats?.() ?? [] };
+      }
+      requireMethod(method, 'GET');
+      return { nodes: target.partitionStats?.() ?? [] };
     }
     if (path === '/users') {
       if (method === 'GET') return { users: target.users() };

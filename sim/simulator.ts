@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Consistency, EventType, ProtocolVersion } from '../src/protocol/constants.js';
+import { decodeStringMap, encodeText } from '../src/protocol/values.js';
 import { startAdminApi } from './admin-api.js';
 import type { AdminApi, AdminNodeStatus, AdminTarget } from './admin-api.js';
 import { makeSecureConnectBundle } from './bundle.js';
@@ -19,6 +20,7 @@ import { createEngine } from './engine/index.js';
 import { FaultSet } from './faults.js';
 import type { FaultRule } from './faults.js';
 import { makeMetadataDocument, startMetadataService } from './metadata-service.js';
+import { DEFAULT_VNODES, Ownership, vnodeTokens } from './ownership.js';
 import type { MetadataService } from './metadata-service.js';
 import { MAX_QUEUED_BYTES } from './node/connection.js';
 import { startCqlNode } from './node/cql-node.js';
@@ -53,6 +55,11 @@ export interface SimulatorOptions {
   readonly users?: readonly SimulatorUser[];
   /** The bundle's keyspace, created at start as Astra creates a database's first keyspace. */
   readonly keyspace?: string;
+  /**
+   * Tokens per node (vnodes), interleaved over the ring; default 8. system.local/system.peers
+   * report them, and they decide which nodes own a partition (GET /stats counts replicas).
+   */
+  readonly vnodes?: number;
   /** Default createEngine(). */
   readonly engine?: Engine;
   readonly log?: (message: string) => void;
@@ -90,6 +97,8 @@ export interface Simulator {
   stopNode(index: number): Promise<void>;
   /** Starts node i again; the others send UP. */
   startNode(index: number): Promise<void>;
+  /** The host ids of the replicas of a partition (serialized key), if the keyspace is known. */
+  replicas(keyspace: string, partitionKey: Uint8Array): Set<string> | undefined;
   close(): Promise<void>;
 }
 
@@ -99,6 +108,7 @@ export const DEFAULT_KEYSPACE = 'default_keyspace';
 export const BUNDLE_FILE = 'secure-connect-sim.zip';
 const LOOPBACK = '127.0.0.1';
 const MAX_NODES = 254;
+const MAX_VNODES = 256;
 const PORT_ATTEMPTS = 20;
 const TOKEN_LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const MURMUR3_MIN = -(2n ** 63n);
@@ -120,6 +130,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const count = options.nodes ?? DEFAULT_NODES;
   if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) {
     throw new Error(`nodes must be an integer in [1, ${MAX_NODES}], got ${count}`);
+  }
+  const vnodes = options.vnodes ?? DEFAULT_VNODES;
+  if (!Number.isInteger(vnodes) || vnodes < 1 || vnodes > MAX_VNODES) {
+    throw new Error(`vnodes must be an integer in [1, ${MAX_VNODES}], got ${vnodes}`);
   }
   const log = options.log ?? (() => undefined);
   const token = options.token ?? randomAstraToken();
@@ -147,17 +161,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   try {
-    const identities: NodeIdentity[] = Array.from({ length: count }, (_, i) => ({
-      hostId: randomUUID(),
-      address: `127.0.0.${i + 1}`,
-      port: options.port ?? 0,
-      dataCenter: region,
-      rack: 'rack1',
-      token: murmur3Token(i, count),
-    }));
+    const identities: NodeIdentity[] = Array.from({ length: count }, (_, i) => {
+      const tokens = vnodeTokens(i, count, vnodes);
+      return {
+        hostId: randomUUID(),
+        address: `127.0.0.${i + 1}`,
+        port: options.port ?? 0,
+        dataCenter: region,
+        rack: 'rack1',
+        token: tokens[0] ?? murmur3Token(i, count),
+        tokens,
+      };
+    });
     createKeyspace(engine, keyspace, region, identities[0]!, log);
 
     let nodes: CqlNode[] = [];
+    const ownership = new Ownership(
+      () => nodes.map((n) => n.identity),
+      keyspaceReplication(engine, identities[0]!),
+    );
     const cluster: ClusterView = {
       // Every other node, down ones included: Cassandra keeps a stopped node in system.peers
       // (only decommission removes it). Listing only the live ones made the Node.js driver drop a
@@ -165,6 +187,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       peers: (self) =>
         nodes.filter((n) => n.identity.hostId !== self.hostId).map((n) => n.identity),
       faults,
+      isReplica: (self, ks, key) => ownership.replicas(ks, key)?.has(self.hostId),
     };
     nodes = await startNodes(identities, options, engine, users, cluster, log);
     closers.push(async () => {
@@ -272,6 +295,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         else nodeAt(nodes, node).faults.add(rule);
       },
       faults: () => ({ cluster: faults.rules, nodes: nodes.map((n) => n.faults.rules) }),
+      partitionStats: () =>
+        nodes.map((n, index) => ({ index, hostId: n.identity.hostId, ...n.partitionStats() })),
+      resetPartitionStats: () => {
+        for (const n of nodes) n.resetPartitionStats();
+      },
       users: () => users.list(),
       setUser: (user) => users.set(user),
       deleteUser: (username) => users.delete(username),
@@ -312,6 +340,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       users,
       stopNode,
       startNode,
+      replicas: (ks, key) => ownership.replicas(ks, key),
       close: closeAll,
     };
   } catch (error) {
@@ -382,6 +411,35 @@ async function startNodes(
     }
   }
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+/**
+ * A keyspace's replication, read from system_schema.keyspaces as any client would, and cached
+ * until the next schema change.
+ */
+function keyspaceReplication(
+  engine: Engine,
+  node: NodeIdentity,
+): (keyspace: string) => ReadonlyMap<string, string> | undefined {
+  const cache = new Map<string, ReadonlyMap<string, string> | undefined>();
+  engine.onSchemaChange(() => cache.clear());
+  return (keyspace) => {
+    if (cache.has(keyspace)) return cache.get(keyspace);
+    let replication: ReadonlyMap<string, string> | undefined;
+    try {
+      const result = engine.execute(
+        'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
+        { consistency: Consistency.ONE, values: [encodeText(keyspace)] },
+        { node, peers: () => [], keyspace: undefined, protocolVersion: ProtocolVersion.V4 },
+      );
+      const cell = result.kind === 'rows' ? result.rows[0]?.[0] : undefined;
+      replication = cell === undefined ? undefined : (decodeStringMap(cell) ?? undefined);
+    } catch {
+      replication = undefined;
+    }
+    cache.set(keyspace, replication);
+    return replication;
+  };
 }
 
 /** Astra creates a database with its first keyspace; the bundle names it. */

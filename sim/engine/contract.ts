@@ -17,8 +17,10 @@ export interface NodeIdentity {
   port: number;
   dataCenter: string;
   rack: string;
-  /** One Murmur3 token, as text. */
+  /** One Murmur3 token, as text: the first of `tokens` when the node has vnodes. */
   token: string;
+  /** Every token the node owns (vnodes), as text; absent: `token` alone. */
+  tokens?: readonly string[];
 }
 
 /**

@@ -61,7 +61,7 @@ export function localRows(
       rpc_address: encodeInet(n.address),
       rpc_port: encodeInt(n.port),
       schema_version: encodeUuid(catalog.schemaVersion),
-      tokens: encodeStringSet([n.token]),
+      tokens: encodeStringSet([...(n.tokens ?? [n.token])]),
       truncated_at: null,
     }),
   ];
@@ -77,7 +77,7 @@ function peerRow(catalog: Catalog, p: NodeIdentity): VirtualRow {
     release_version: encodeText(RELEASE_VERSION),
     rpc_address: encodeInet(p.address),
     schema_version: encodeUuid(catalog.schemaVersion),
-    tokens: encodeStringSet([p.token]),
+    tokens: encodeStringSet([...(p.tokens ?? [p.token])]),
   });
 }
 

@@ -88,6 +88,8 @@ export interface ConnectionHost {
   /** The fault rule that fires for a request with these query texts, if any. */
   fault(queries: readonly string[]): FaultAction | undefined;
   log(message: string): void;
+  /** A single-partition statement runs here (RequestScope.notePartition). */
+  notePartition?(keyspace: string, partitionKey: Buffer): void;
 }
 
 type State = 'initial' | 'established' | 'authentication' | 'ready' | 'closing';
@@ -570,6 +572,7 @@ export class CqlConnection {
         this.keyspace = keyspace;
       },
       log: (message) => this.host.log(message),
+      notePartition: (keyspace, key) => this.host.notePartition?.(keyspace, key),
     };
     return this.scope;
   }

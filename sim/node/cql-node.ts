@@ -23,6 +23,14 @@ export interface ClusterView {
   peers(self: NodeIdentity): readonly NodeIdentity[];
   /** Cluster-wide fault rules, consulted after the node's own. */
   readonly faults?: FaultSet;
+  /** Whether `self` owns a replica of the partition; undefined when that is not known. */
+  isReplica?(self: NodeIdentity, keyspace: string, partitionKey: Buffer): boolean | undefined;
+}
+
+/** Single-partition statements a node coordinated, as a replica of the partition or not. */
+export interface PartitionStats {
+  replica: number;
+  remote: number;
 }
 
 export interface CqlNodeOptions {
@@ -72,6 +80,9 @@ export interface CqlNode {
   resumeReading(): void;
   /** Pushes an EVENT to the connections registered for its type. */
   sendEvent(event: CqlEvent): void;
+  /** Single-partition statements coordinated here since the start (or the last reset). */
+  partitionStats(): PartitionStats;
+  resetPartitionStats(): void;
 }
 
 const STANDALONE: ClusterView = { peers: () => [] };
@@ -95,6 +106,7 @@ export async function startCqlNode(options: CqlNodeOptions): Promise<CqlNode> {
   let server: Server | undefined;
   let unsubscribe: (() => void) | undefined;
   let readingPaused = false;
+  const stats: PartitionStats = { replica: 0, remote: 0 };
 
   const host: ConnectionHost = {
     versions,
@@ -108,6 +120,11 @@ export async function startCqlNode(options: CqlNodeOptions): Promise<CqlNode> {
     fault: (queries): FaultAction | undefined =>
       faults.take(queries) ?? cluster.faults?.take(queries),
     log: (message) => log(`node ${identity.address}: ${message}`),
+    notePartition: (keyspace, key) => {
+      const replica = cluster.isReplica?.(identity, keyspace, key);
+      if (replica === true) stats.replica++;
+      else if (replica === false) stats.remote++;
+    },
   };
 
   const broadcast = (event: CqlEvent): void => {
@@ -192,5 +209,10 @@ export async function startCqlNode(options: CqlNodeOptions): Promise<CqlNode> {
       for (const connection of connections) connection.setPausedByAdmin(false);
     },
     sendEvent: broadcast,
+    partitionStats: () => ({ ...stats }),
+    resetPartitionStats: () => {
+      stats.replica = 0;
+      stats.remote = 0;
+    },
   };
 }

@@ -23,12 +23,14 @@ import type { ResultMessage, RowsMetadata } from '../../src/protocol/messages/re
 import { CqlRequestError } from '../engine/contract.js';
 import type {
   BatchChild,
+  BoundValue,
   Engine,
   EngineResult,
   ExecutionContext,
   PreparedStatementInfo,
   StatementOptions,
 } from '../engine/contract.js';
+import { serializePartitionKey } from '../engine/partition-key.js';
 import type { FaultWriteType } from '../faults.js';
 import type { PreparedCache } from './prepared-cache.js';
 
@@ -43,6 +45,11 @@ export interface RequestScope {
   setKeyspace(keyspace: string): void;
   /** Unexpected engine failures (bugs), answered as SERVER_ERROR. */
   log(message: string): void;
+  /**
+   * A statement of one partition is about to run here: its keyspace and serialized partition key
+   * (for the replica / remote coordinator counts of GET /stats).
+   */
+  notePartition?(keyspace: string, partitionKey: Buffer): void;
 }
 
 /** A decoded request, ready to run once the fault rules have had their say. */
@@ -143,6 +150,7 @@ function planExecute(
     faultable: true,
     execute: () =>
       answer(scope, streamId, () => {
+        notePrepared(scope, [{ id, values: parameters.values ?? [], names: parameters.names }]);
         const result = scope.engine.executePrepared(
           id,
           statementOptions(parameters),
@@ -210,10 +218,58 @@ function planBatch(
     faultable: true,
     execute: () =>
       answer(scope, streamId, () => {
+        // A child given as text has no known partition: the batch is not counted.
+        if (children.every((c) => c.kind === 'prepared')) notePrepared(scope, children);
         const result = scope.engine.batch(batch.type, children, options, scope.context());
         return toResultMessage(scope, result, false, undefined);
       }),
   };
+}
+
+/**
+ * Tells the scope the partition that prepared statements `statements` all write or read, if they
+ * have one: every statement's partition key bound by markers (its pk indexes), one keyspace and
+ * one serialized key between them. Drivers compute the same routing key.
+ */
+function notePrepared(
+  scope: RequestScope,
+  statements: readonly {
+    id: Buffer;
+    values: readonly BoundValue[];
+    names?: readonly string[] | undefined;
+  }[],
+): void {
+  if (scope.notePartition === undefined || statements.length === 0) return;
+  let keyspace: string | undefined;
+  let key: Buffer | undefined;
+  for (const s of statements) {
+    const info = scope.engine.preparedInfo(s.id);
+    if (info === undefined || info.pkIndexes.length === 0) return;
+    const parts: Buffer[] = [];
+    for (const index of info.pkIndexes) {
+      let value: BoundValue | undefined;
+      if (s.names === undefined) value = s.values[index];
+      else {
+        const name = info.variables[index]?.name;
+        const j = name === undefined ? -1 : s.names.indexOf(name);
+        value = j < 0 ? undefined : s.values[j];
+      }
+      if (!Buffer.isBuffer(value)) return;
+      parts.push(value);
+    }
+    const ks = info.variables[info.pkIndexes[0] ?? 0]?.keyspace;
+    if (ks === undefined || (keyspace !== undefined && ks !== keyspace)) return;
+    let serialized: Buffer;
+    try {
+      serialized = serializePartitionKey(parts);
+    } catch {
+      return;
+    }
+    if (key !== undefined && !key.equals(serialized)) return;
+    keyspace = ks;
+    key = serialized;
+  }
+  if (keyspace !== undefined && key !== undefined) scope.notePartition(keyspace, key);
 }
 
 /**

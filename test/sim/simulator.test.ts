@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import AdmZip from 'adm-zip';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vnodeTokens } from '../../sim/ownership.js';
 import { EventType, Opcode, ResultKind } from '../../src/protocol/constants.js';
 import { decodeEvent } from '../../src/protocol/messages/event.js';
 import { encodeRegister } from '../../src/protocol/messages/register.js';
@@ -134,8 +135,13 @@ describe('info', () => {
     );
   });
 
-  it('gives each node one Murmur3 token, spread evenly', () => {
-    expect(sim.nodes.map((n) => n.identity.token)).toEqual([
+  it('gives each node 8 Murmur3 tokens (vnodes), interleaved; one vnode is spread evenly', () => {
+    for (const n of sim.nodes) {
+      expect(n.identity.tokens).toHaveLength(8);
+      expect(n.identity.token).toBe(n.identity.tokens?.[0]);
+    }
+    expect(new Set(sim.nodes.flatMap((n) => n.identity.tokens)).size).toBe(24);
+    expect([0, 1, 2].map((i) => vnodeTokens(i, 3, 1)[0])).toEqual([
       '-9223372036854775808',
       '-3074457345618258603',
       '3074457345618258602',
