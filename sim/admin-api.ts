@@ -23,6 +23,8 @@
 //                                        no "keyspaces" = every keyspace. Open connections of a
 //                                        replaced user keep their login, with the new keyspaces
 //   DELETE /users/{name}                 its open connections lose every keyspace (404 if none)
+//   GET    /schema-delay                 {"ms"}: how long a schema change takes to reach the
+//   POST   /schema-delay                 other nodes; POST {"ms": 500} changes it (later DDL)
 
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -76,6 +78,9 @@ export interface AdminTarget {
   setUser(user: SimulatorUser): boolean;
   /** Returns whether there was such a user. Throws UserError for `token`. */
   deleteUser(username: string): boolean;
+  /** How long a schema change takes to reach the other nodes (ms). */
+  schemaDelayMs(): number;
+  setSchemaDelayMs(ms: number): void;
 }
 
 export interface AdminApiOptions {
@@ -205,6 +210,23 @@ export async function startAdminApi(options: AdminApiOptions): Promise<AdminApi>
       const replaced = userOrBadRequest(() => target.setUser(user));
       log(`admin: ${replaced ? 'replaced' : 'added'} user ${user.username}`);
       return { user: user.username, replaced, users: target.users() };
+    }
+    if (path === '/schema-delay') {
+      if (method === 'GET') return { ms: target.schemaDelayMs() };
+      requireMethod(method, 'POST');
+      const ms = (await readJson(request)) as { ms?: unknown } | null;
+      if (
+        typeof ms !== 'object' ||
+        ms === null ||
+        typeof ms.ms !== 'number' ||
+        !Number.isFinite(ms.ms) ||
+        ms.ms < 0
+      ) {
+        throw new HttpError(400, 'the body must be {"ms": <milliseconds, >= 0>}');
+      }
+      target.setSchemaDelayMs(ms.ms);
+      log(`admin: schema delay ${ms.ms} ms`);
+      return { ms: target.schemaDelayMs() };
     }
     const user = USER.exec(path);
     if (user !== null) {

@@ -1,7 +1,7 @@
 // `npm run sim -- [--nodes 3] [--out DIR] [--token AstraCS:...] [--protocol-versions 3,4] [--port N]
-// [--region dc1] [--authenticator CLASS] [--user name:password[:ks1,ks2]]...`: starts the simulated
-// Astra, prints exactly one JSON line on stdout once every listener is up (issue 3's contract),
-// logs to stderr only, and runs until SIGTERM or SIGINT, then closes everything and exits 0.
+// [--region dc1] [--authenticator CLASS] [--user name:password[:ks1,ks2]]... [--schema-delay 500ms]`:
+// starts the simulated Astra, prints exactly one JSON line on stdout once every listener is up
+// (issue 3's contract), logs to stderr only, and runs until SIGTERM or SIGINT, then closes everything and exits 0.
 // `--user` (repeatable) adds a user besides `token`: every keyspace without the list, only those
 // keyspaces with it (`name:password:` for none), so a proxy passing client credentials through
 // meets real logins and Cassandra's Unauthorized.
@@ -14,8 +14,10 @@ import type { Simulator, SimulatorOptions } from './simulator.js';
 const USAGE = `usage: npm run sim -- [--nodes N] [--out DIR] [--token AstraCS:...]
                         [--protocol-versions 3,4[,5]] [--port N] [--region NAME]
                         [--authenticator CLASS] [--user NAME:PASSWORD[:KS1,KS2]]...
+                        [--schema-delay 500ms]
   --user  a user besides token (repeatable); without KS1,KS2 it may use every keyspace,
-          with them only those ('NAME:PASSWORD:' none); no ':' in the password here`;
+          with them only those ('NAME:PASSWORD:' none); no ':' in the password here
+  --schema-delay  how long a schema change takes to reach the other nodes (500ms, 2s; default 0)`;
 
 class UsageError extends Error {}
 
@@ -33,6 +35,17 @@ function integer(name: string, text: string, min: number, max: number): number {
   return value;
 }
 
+/** `500ms`, `2s` or a bare number of milliseconds. */
+function duration(name: string, text: string): number {
+  const m = /^(\d+)(ms|s)?$/.exec(text.trim());
+  if (m === null) {
+    throw new UsageError(
+      `--${name} must be a duration like 500ms or 2s, got ${JSON.stringify(text)}`,
+    );
+  }
+  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+}
+
 function parseOptions(argv: string[]): SimulatorOptions | 'help' {
   let parsed;
   try {
@@ -47,6 +60,7 @@ function parseOptions(argv: string[]): SimulatorOptions | 'help' {
         region: { type: 'string' },
         authenticator: { type: 'string' },
         user: { type: 'string', multiple: true },
+        'schema-delay': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -76,6 +90,9 @@ function parseOptions(argv: string[]): SimulatorOptions | 'help' {
   if (values.port !== undefined) options.port = integer('port', values.port, 1, 65535);
   if (values.region !== undefined) options.region = values.region;
   if (values.authenticator !== undefined) options.authenticatorClass = values.authenticator;
+  if (values['schema-delay'] !== undefined) {
+    options.schemaDelayMs = duration('schema-delay', values['schema-delay']);
+  }
   if (values.user !== undefined) {
     try {
       options.users = values.user.map(parseUserFlag);

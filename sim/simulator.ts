@@ -62,6 +62,12 @@ export interface SimulatorOptions {
   readonly vnodes?: number;
   /** Default createEngine(). */
   readonly engine?: Engine;
+  /**
+   * How long a schema change made on one node takes to reach the others (ms); until then the
+   * nodes' schema_version differ and the others answer "unconfigured table". Default 0. Changed
+   * at run time with `POST /schema-delay` (admin API).
+   */
+  readonly schemaDelayMs?: number;
   readonly log?: (message: string) => void;
 }
 
@@ -174,6 +180,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       };
     });
     createKeyspace(engine, keyspace, region, identities[0]!, log);
+    // After the first keyspace: Astra's database has it everywhere before anyone connects.
+    if (options.schemaDelayMs !== undefined) engine.schemaDelayMs = options.schemaDelayMs;
 
     let nodes: CqlNode[] = [];
     const ownership = new Ownership(
@@ -295,6 +303,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         else nodeAt(nodes, node).faults.add(rule);
       },
       faults: () => ({ cluster: faults.rules, nodes: nodes.map((n) => n.faults.rules) }),
+      schemaDelayMs: () => engine.schemaDelayMs ?? 0,
+      setSchemaDelayMs: (ms) => {
+        engine.schemaDelayMs = ms;
+      },
       partitionStats: () =>
         nodes.map((n, index) => ({ index, hostId: n.identity.hostId, ...n.partitionStats() })),
       resetPartitionStats: () => {

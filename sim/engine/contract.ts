@@ -118,6 +118,12 @@ export interface Engine {
     options: StatementOptions,
     context: ExecutionContext,
   ): EngineResult;
+  /**
+   * How long a schema change made on one node takes to reach the others (ms, 0 = at once);
+   * until then each node reports its own schema_version and does not know the new tables.
+   * Optional: an engine without it propagates at once.
+   */
+  schemaDelayMs?: number;
   /** Subscribes to schema changes (DDL), which the server turns into SCHEMA_CHANGE events. */
   onSchemaChange(listener: (change: SchemaChange) => void): () => void;
 }

@@ -23,6 +23,7 @@ import { authorize } from './permissions.js';
 import { type Plan, planStatement, planTables } from './planner.js';
 import { preparedInfo } from './prepared.js';
 import { Catalog, type TableDef } from './schema.js';
+import { SchemaViews } from './schema-views.js';
 import { executeSelect } from './select-exec.js';
 import { installSystemKeyspaces, loadVirtualRows } from './system-keyspaces.js';
 import type { Bindings, EvalContext } from './values.js';
@@ -34,6 +35,8 @@ export interface EngineOptions {
   guardrails?: boolean;
   /** The clock, in ms since the epoch (TTLs, now(), write times). Default Date.now. */
   now?: () => number;
+  /** How long a schema change takes to reach the other nodes (schema-views.ts). Default 0. */
+  schemaDelayMs?: number;
 }
 
 interface PreparedEntry {
@@ -101,12 +104,24 @@ class SimEngine implements Engine {
   private readonly guardrails: boolean;
   private readonly now: () => number;
   private lastTimestamp = 0n;
+  private readonly views: SchemaViews;
 
   constructor(options: EngineOptions) {
     this.guardrails = options.guardrails ?? true;
     this.now = options.now ?? Date.now;
     installSystemKeyspaces(this.catalog, Math.floor(this.now() / 1000));
     this.catalog.schemaChanged();
+    this.views = new SchemaViews(this.catalog, this.now);
+    this.views.delayMs = options.schemaDelayMs ?? 0;
+    this.catalog.nodeVersion = (hostId) => this.views.versionOf(hostId);
+  }
+
+  get schemaDelayMs(): number {
+    return this.views.delayMs;
+  }
+
+  set schemaDelayMs(ms: number) {
+    this.views.delayMs = ms;
   }
 
   execute(query: string, options: StatementOptions, context: ExecutionContext): EngineResult {
@@ -119,6 +134,7 @@ class SimEngine implements Engine {
       planStatement(parseStatement(query), this.catalog, context.keyspace),
       context,
     );
+    this.views.checkTables(context.node.hostId, planTables(plan));
     const info = preparedInfo(query, context.keyspace, plan);
     this.prepared.set(info.id.toString('hex'), { info, plan, tables: new Set(planTables(plan)) });
     return info;
@@ -161,6 +177,10 @@ class SimEngine implements Engine {
     // Cassandra's BatchMessage collects every statement first, then BatchStatement.authorize
     // checks each in order: the first one the role may not run is the one named.
     for (const plan of plans) this.authorized(plan, context);
+    this.views.checkTables(
+      context.node.hostId,
+      plans.map((p) => p.table),
+    );
     const jobs: WriteJob[] = plans.map((plan, i) => {
       const child = children[i]!;
       return {
@@ -247,13 +267,20 @@ class SimEngine implements Engine {
     this.authorized(plan, context);
     const nowMs = this.now();
     if (plan.kind === 'schema') {
+      if (plan.statement.kind === 'use') {
+        this.views.checkKeyspace(context.node.hostId, plan.statement.keyspace);
+      }
       return executeSchemaStatement(plan.statement, {
         catalog: this.catalog,
         keyspace: plan.keyspace,
         guardrails: this.guardrails,
-        changed: (change, dropped) => this.schemaChanged(change, dropped),
+        changed: (change, dropped) => {
+          this.views.record(context.node.hostId, change);
+          this.schemaChanged(change, dropped);
+        },
       });
     }
+    this.views.checkTables(context.node.hostId, planTables(plan));
     if (isWrite(plan)) {
       const statements =
         plan.kind === 'batch' ? plan.statements : plan.kind === 'modification' ? [plan] : [];

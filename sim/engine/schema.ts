@@ -132,6 +132,14 @@ export class Catalog {
     return this.version;
   }
 
+  /** The version node `hostId` reports: its own view when the engine has one (schema-views.ts). */
+  schemaVersionOf(hostId: string): string {
+    return this.nodeVersion?.(hostId) ?? this.version;
+  }
+
+  /** Set by the engine when schema changes propagate with a delay. */
+  nodeVersion: ((hostId: string) => string) | undefined = undefined;
+
   /** Bumped on every DDL; cached plans from an older generation are re-planned. */
   get generation(): number {
     return this.changes;

@@ -60,7 +60,7 @@ export function localRows(
       release_version: encodeText(RELEASE_VERSION),
       rpc_address: encodeInet(n.address),
       rpc_port: encodeInt(n.port),
-      schema_version: encodeUuid(catalog.schemaVersion),
+      schema_version: encodeUuid(catalog.schemaVersionOf(n.hostId)),
       tokens: encodeStringSet([...(n.tokens ?? [n.token])]),
       truncated_at: null,
     }),
@@ -76,7 +76,7 @@ function peerRow(catalog: Catalog, p: NodeIdentity): VirtualRow {
     rack: encodeText(p.rack),
     release_version: encodeText(RELEASE_VERSION),
     rpc_address: encodeInet(p.address),
-    schema_version: encodeUuid(catalog.schemaVersion),
+    schema_version: encodeUuid(catalog.schemaVersionOf(p.hostId)),
     tokens: encodeStringSet([...(p.tokens ?? [p.token])]),
   });
 }
