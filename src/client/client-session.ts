@@ -49,26 +49,21 @@ import {
   usesSegments,
   versionName,
 } from '../protocol/constants.js';
-import {
-  CqlScanner,
-  type ForwardClass,
-  type Selector,
-  type SystemTable,
-  classifyQuery,
-} from '../protocol/cql-lexer.js';
+import { CqlScanner, type ForwardClass, classifyQuery } from '../protocol/cql-lexer.js';
 import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
 import { decodeBatch, decodeBatchHead } from '../protocol/messages/batch.js';
 import { errorFrame } from '../protocol/messages/error.js';
 import { eventFrame } from '../protocol/messages/event.js';
-import { decodeExecuteHead } from '../protocol/messages/execute.js';
+import { decodeExecute, decodeExecuteHead } from '../protocol/messages/execute.js';
 import { decodePrepare } from '../protocol/messages/prepare.js';
-import { decodeQueryHead } from '../protocol/messages/query.js';
+import { decodeQuery, decodeQueryHead } from '../protocol/messages/query.js';
 import { readyFrame } from '../protocol/messages/ready.js';
 import { authenticateFrame, authSuccessFrame } from '../protocol/messages/auth.js';
 import { decodeAuthResponse } from '../protocol/messages/auth-response.js';
 import { decodeRegister } from '../protocol/messages/register.js';
 import {
   type ColumnSpec,
+  type PreparedMetadata,
   type PreparedResult,
   resultFrame,
   rowsFrame,
@@ -101,7 +96,13 @@ import {
   frameMessage,
   recompressedFrame,
 } from './request-body.js';
-import { type SystemTableContext, answerSystemSelect } from './system-tables.js';
+import {
+  type BoundValues,
+  type SystemStatement,
+  type SystemTableContext,
+  answerSystemStatement,
+  prepareSystemSelect,
+} from './system-tables.js';
 import type { ProxyTopology } from './topology.js';
 
 /** What every client connection shares: the limits, the memory budget, counters, burst logs. */
@@ -129,8 +130,7 @@ export interface ClientSessionOptions {
 
 /** A statement prepared by the proxy itself: EXECUTE of its id is answered here too. */
 type LocalStatement =
-  | { kind: 'system'; table: SystemTable; selectors: '*' | Selector[] }
-  | { kind: 'use'; keyspace: string };
+  { kind: 'system'; statement: SystemStatement } | { kind: 'use'; keyspace: string };
 
 // Reasons to stop reading the client socket; reading resumes when none is left. The HOLD reasons
 // also hold frames already read (the rest of the chunk) until they clear, so each limit is exact.
@@ -257,6 +257,7 @@ export class ClientSession {
   private readonly log: ClientLog;
   private readonly onCloseCallback: (() => void) | undefined;
   private readonly connectionAddress: string;
+  private readonly connectionPort: number | undefined;
   /** The highest version clients may use: the version of errors sent before one is fixed. */
   private readonly highestVersion: number;
   /** "3/v3, 4/v4": what the unsupported-version error and SUPPORTED list. */
@@ -329,6 +330,7 @@ export class ClientSession {
     this.versionList = versions.map((v) => `${v}/${versionName(v)}`);
     const socket = options.socket;
     this.connectionAddress = plainAddress(socket.localAddress);
+    this.connectionPort = socket.localPort;
     // Registered before FramedSocket's own listener, so these bytes are known when its decoder
     // refuses the very first frame (a v1/v2/v6 header) and the reply wants its stream id.
     socket.once('data', (chunk: Buffer) => {
@@ -636,7 +638,12 @@ export class ClientSession {
         this.use(streamId, cls.keyspace);
         return;
       case 'system':
-        this.answerSystem(streamId, cls.table, cls.selectors);
+        this.answerSystem(
+          streamId,
+          { table: cls.table, selectors: cls.selectors, query: head.query },
+          decodeQuery(message.body.subarray(message.start), this.version).parameters,
+          false,
+        );
         return;
       case 'invalid':
         this.error(streamId, ErrorCode.INVALID, cls.message);
@@ -679,20 +686,25 @@ export class ClientSession {
     const cls = classifyQuery(prepare.query, keyspace);
     switch (cls.kind) {
       case 'use':
-        this.prepareLocally(streamId, prepare.query, keyspace, cls, []);
+        this.prepareLocally(streamId, prepare.query, keyspace, cls, [], {
+          columns: [],
+          pkIndexes: [],
+        });
         return;
       case 'system': {
-        const answer = answerSystemSelect(cls.table, cls.selectors, this.tableContext());
+        const system = { table: cls.table, selectors: cls.selectors, query: prepare.query };
+        const answer = prepareSystemSelect(system, this.tableContext());
         if (answer.kind === 'invalid') {
           this.error(streamId, ErrorCode.INVALID, answer.message);
           return;
         }
-        const statement: LocalStatement = {
-          kind: 'system',
-          table: cls.table,
-          selectors: cls.selectors,
-        };
-        this.prepareLocally(streamId, prepare.query, keyspace, statement, answer.columns);
+        const statement: LocalStatement = { kind: 'system', statement: system };
+        // Cassandra sends pk_indexes from v4 on.
+        const pkIndexes = this.version >= 4 ? answer.pkIndexes : [];
+        this.prepareLocally(streamId, prepare.query, keyspace, statement, answer.columns, {
+          columns: answer.variables,
+          pkIndexes,
+        });
         return;
       }
       case 'invalid':
@@ -726,6 +738,7 @@ export class ClientSession {
     keyspace: string | undefined,
     statement: LocalStatement,
     columns: ColumnSpec[],
+    variables: PreparedMetadata,
   ): void {
     const id = createHash('md5')
       .update(query, 'utf8')
@@ -736,7 +749,7 @@ export class ClientSession {
     const result: PreparedResult = {
       kind: ResultKind.PREPARED,
       id,
-      metadata: { columns: [], pkIndexes: [] },
+      metadata: variables,
       // A USE has no result columns: Cassandra sends No_metadata with a count of 0.
       resultMetadata:
         statement.kind === 'use' ? { columnCount: 0 } : { columnCount: columns.length, columns },
@@ -776,7 +789,7 @@ export class ClientSession {
       const id = reader.readShortBytes();
       const local = id.length === 16 ? this.localStatements.get(id.toString('hex')) : undefined;
       if (local !== undefined) {
-        this.executeLocally(streamId, local);
+        this.executeLocally(streamId, local, message);
         return;
       }
     }
@@ -798,11 +811,13 @@ export class ClientSession {
     this.forward({ frame: out, idempotent: () => this.executeIdempotent(out), longRunning });
   }
 
-  private executeLocally(streamId: number, statement: LocalStatement): void {
+  private executeLocally(streamId: number, statement: LocalStatement, message: FrameMessage): void {
     if (statement.kind === 'use') {
       this.use(streamId, statement.keyspace);
     } else {
-      this.answerSystem(streamId, statement.table, statement.selectors);
+      const body = message.body.subarray(message.start);
+      const bound = decodeExecute(body, this.version).parameters;
+      this.answerSystem(streamId, statement.statement, bound, true);
     }
   }
 
@@ -872,8 +887,13 @@ export class ClientSession {
     return recompressedFrame(frame, message.body, this.compressor);
   }
 
-  private answerSystem(streamId: number, table: SystemTable, selectors: '*' | Selector[]): void {
-    const answer = answerSystemSelect(table, selectors, this.tableContext());
+  private answerSystem(
+    streamId: number,
+    statement: SystemStatement,
+    bound: BoundValues,
+    prepared: boolean,
+  ): void {
+    const answer = answerSystemStatement(statement, this.tableContext(), bound, prepared);
     if (answer.kind === 'invalid') {
       this.error(streamId, ErrorCode.INVALID, answer.message);
       return;
@@ -886,6 +906,7 @@ export class ClientSession {
       info: this.backend.info,
       topology: this.topology,
       connectionAddress: this.connectionAddress,
+      ...(this.connectionPort === undefined ? {} : { connectionPort: this.connectionPort }),
       version: this.version,
     };
   }

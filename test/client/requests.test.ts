@@ -181,10 +181,9 @@ describe('system tables over the wire', () => {
 
     const peers = result(await c.request(queryFrame(4, 2, 'SELECT * FROM system.peers')));
     expect(peers.kind === ResultKind.ROWS && peers.rows).toEqual([]);
-    expect(errorOf(await c.request(queryFrame(4, 3, 'SELECT * FROM system.peers_v2')))).toEqual({
-      code: ErrorCode.INVALID,
-      message: 'unconfigured table peers_v2',
-    });
+    // The fake cluster reports Cassandra 4.0.11, which has peers_v2.
+    const peersV2 = result(await c.request(queryFrame(4, 3, 'SELECT * FROM system.peers_v2')));
+    expect(peersV2.kind === ResultKind.ROWS && peersV2.rows).toEqual([]);
     expect(errorOf(await c.request(queryFrame(4, 4, 'SELECT nope FROM system.local')))).toEqual({
       code: ErrorCode.INVALID,
       message: 'Undefined column name nope',
@@ -229,10 +228,9 @@ describe('PREPARE and EXECUTE', () => {
     );
     expect(p.backend.received).toHaveLength(0);
 
-    expect(errorOf(await c.request(prepareFrame(4, 3, 'SELECT * FROM system.peers_v2')))).toEqual({
-      code: ErrorCode.INVALID,
-      message: 'unconfigured table peers_v2',
-    });
+    expect(result(await c.request(prepareFrame(4, 3, 'SELECT * FROM system.peers_v2'))).kind).toBe(
+      ResultKind.PREPARED,
+    );
   });
 
   it('prepares USE locally; its EXECUTE switches the keyspace', async () => {

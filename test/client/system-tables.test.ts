@@ -4,6 +4,8 @@ import { classifyQuery } from '../../src/protocol/cql-lexer.js';
 import {
   decodeBigint,
   decodeInet,
+  decodeInt,
+  decodeMapEntries,
   decodeStringSet,
   decodeText,
   decodeTimestamp,
@@ -15,7 +17,8 @@ import {
   SCHEMA_VERSION,
   type SystemAnswer,
   type SystemTableContext,
-  answerSystemSelect,
+  answerSystemStatement,
+  hasPeersV2,
 } from '../../src/client/system-tables.js';
 import { buildTopology } from '../../src/client/topology.js';
 import { nameBasedUuid, timeUuidMs } from '../../src/client/uuids.js';
@@ -46,7 +49,7 @@ function context(overrides: Partial<SystemTableContext> = {}): SystemTableContex
 function ask(query: string, ctx: SystemTableContext = context()): SystemAnswer {
   const cls = classifyQuery(query, undefined);
   if (cls.kind !== 'system') throw new Error(`not a system query: ${cls.kind}`);
-  return answerSystemSelect(cls.table, cls.selectors, ctx);
+  return answerSystemStatement({ table: cls.table, selectors: cls.selectors, query }, ctx);
 }
 
 function rowsOf(answer: SystemAnswer): {
@@ -62,54 +65,68 @@ function rowsOf(answer: SystemAnswer): {
   };
 }
 
-const LOCAL_COLUMNS = [
-  'key',
-  'rpc_address',
-  'data_center',
-  'rack',
-  'tokens',
-  'release_version',
-  'partitioner',
-  'cluster_name',
-  'cql_version',
-  'schema_version',
-  'native_protocol_version',
-  'host_id',
+/** Cassandra 4.0's system.local, `SELECT *` order: key, then the rest by name. */
+const LOCAL_COLUMNS: [string, number][] = [
+  ['key', DataType.VARCHAR],
+  ['bootstrapped', DataType.VARCHAR],
+  ['broadcast_address', DataType.INET],
+  ['broadcast_port', DataType.INT],
+  ['cluster_name', DataType.VARCHAR],
+  ['cql_version', DataType.VARCHAR],
+  ['data_center', DataType.VARCHAR],
+  ['gossip_generation', DataType.INT],
+  ['host_id', DataType.UUID],
+  ['listen_address', DataType.INET],
+  ['listen_port', DataType.INT],
+  ['native_protocol_version', DataType.VARCHAR],
+  ['partitioner', DataType.VARCHAR],
+  ['rack', DataType.VARCHAR],
+  ['release_version', DataType.VARCHAR],
+  ['rpc_address', DataType.INET],
+  ['rpc_port', DataType.INT],
+  ['schema_version', DataType.UUID],
+  ['tokens', DataType.SET],
+  ['truncated_at', DataType.MAP],
 ];
+const LOCAL_NAMES = LOCAL_COLUMNS.map((c) => c[0]);
 
 describe('system.local', () => {
-  it('SELECT *: the columns of cql-proxy, real types, the proxy as the node', () => {
+  it('SELECT *: every column of Cassandra 4.0, its types and order, the proxy as the node', () => {
+    const startedBy = Math.floor(Date.now() / 1000);
     const { names, types, rows } = rowsOf(ask("SELECT * FROM system.local WHERE key='local'"));
-    expect(names).toEqual(LOCAL_COLUMNS);
-    expect(types).toEqual([
-      DataType.VARCHAR,
-      DataType.INET,
-      DataType.VARCHAR,
-      DataType.VARCHAR,
-      DataType.SET,
-      DataType.VARCHAR,
-      DataType.VARCHAR,
-      DataType.VARCHAR,
-      DataType.VARCHAR,
-      DataType.UUID,
-      DataType.VARCHAR,
-      DataType.UUID,
-    ]);
+    expect(names.map((n, i) => [n, types[i]])).toEqual(LOCAL_COLUMNS);
     expect(rows).toHaveLength(1);
     const row = rows[0] ?? [];
-    const cell = (name: string): Buffer | null => row[LOCAL_COLUMNS.indexOf(name)] ?? null;
+    const cell = (name: string): Buffer | null => row[LOCAL_NAMES.indexOf(name)] ?? null;
     expect(decodeText(cell('key'))).toBe('local');
-    expect(decodeInet(cell('rpc_address'))).toBe('127.0.0.5');
-    expect(decodeText(cell('data_center'))).toBe('dc1');
-    expect(decodeText(cell('rack'))).toBe('rack1');
-    expect(decodeStringSet(cell('tokens'))).toEqual(['-9223372036854775808']);
-    expect(decodeText(cell('release_version'))).toBe('4.0.11');
-    expect(decodeText(cell('partitioner'))).toBe(INFO.partitioner);
+    expect(decodeText(cell('bootstrapped'))).toBe('COMPLETED');
+    expect(decodeInet(cell('broadcast_address'))).toBe('127.0.0.5');
+    expect(decodeInt(cell('broadcast_port'))).toBe(7000);
     expect(decodeText(cell('cluster_name'))).toBe(CLUSTER_NAME);
     expect(decodeText(cell('cql_version'))).toBe('3.4.5');
-    expect(decodeUuid(cell('schema_version'))).toBe(SCHEMA_VERSION);
-    expect(decodeText(cell('native_protocol_version'))).toBe('4');
+    expect(decodeText(cell('data_center'))).toBe('dc1');
+    const generation = decodeInt(cell('gossip_generation')) ?? 0;
+    expect(generation).toBeGreaterThan(1_700_000_000);
+    expect(generation).toBeLessThanOrEqual(startedBy);
     expect(decodeUuid(cell('host_id'))).toBe(nameBasedUuid('127.0.0.5'));
+    expect(decodeInet(cell('listen_address'))).toBe('127.0.0.5');
+    expect(decodeInt(cell('listen_port'))).toBe(7000);
+    expect(decodeText(cell('native_protocol_version'))).toBe('4');
+    expect(decodeText(cell('partitioner'))).toBe(INFO.partitioner);
+    expect(decodeText(cell('rack'))).toBe('rack1');
+    expect(decodeText(cell('release_version'))).toBe('4.0.11');
+    expect(decodeInet(cell('rpc_address'))).toBe('127.0.0.5');
+    expect(decodeInt(cell('rpc_port'))).toBe(9042);
+    expect(decodeUuid(cell('schema_version'))).toBe(SCHEMA_VERSION);
+    expect(decodeStringSet(cell('tokens'))).toEqual(['-9223372036854775808']);
+    expect(decodeMapEntries(cell('truncated_at'))).toEqual([]);
+  });
+
+  it('rpc_port is the port the client connected to', () => {
+    const { rows } = rowsOf(
+      ask('SELECT rpc_port FROM system.local', context({ connectionPort: 19042 })),
+    );
+    expect(decodeInt(rows[0]?.[0] ?? null)).toBe(19042);
   });
 
   it('answers the same row with or without WHERE key = local', () => {
@@ -124,12 +141,19 @@ describe('system.local', () => {
     );
     const ctx = context({ info: { ...INFO, dseVersion: '6.8.0' }, topology, version: 3 });
     const { names, rows } = rowsOf(ask('SELECT * FROM system.local', ctx));
-    expect(names.slice(0, 5)).toEqual(['key', 'rpc_address', 'data_center', 'dse_version', 'rack']);
+    expect(names.slice(5, 9)).toEqual([
+      'cql_version',
+      'data_center',
+      'dse_version',
+      'gossip_generation',
+    ]);
     const row = rows[0] ?? [];
-    expect(decodeInet(row[1] ?? null)).toBe('10.1.1.1');
-    expect(decodeText(row[2] ?? null)).toBe('west');
-    expect(decodeText(row[3] ?? null)).toBe('6.8.0');
-    expect(decodeStringSet(row[5] ?? null)).toEqual(['1', '2']);
+    const cell = (name: string): Buffer | null => row[names.indexOf(name)] ?? null;
+    expect(decodeInet(cell('rpc_address'))).toBe('10.1.1.1');
+    expect(decodeInet(cell('broadcast_address'))).toBe('10.1.1.1');
+    expect(decodeText(cell('data_center'))).toBe('west');
+    expect(decodeText(cell('dse_version'))).toBe('6.8.0');
+    expect(decodeStringSet(cell('tokens'))).toEqual(['1', '2']);
     expect(decodeText(row[names.indexOf('native_protocol_version')] ?? null)).toBe('3');
     expect(decodeUuid(row[names.indexOf('host_id')] ?? null)).toBe(nameBasedUuid('10.1.1.1'));
   });
@@ -192,19 +216,23 @@ describe('system.local', () => {
   });
 });
 
+/** Cassandra 4.0's system.peers, `SELECT *` order. */
+const PEERS_COLUMNS: [string, number][] = [
+  ['peer', DataType.INET],
+  ['data_center', DataType.VARCHAR],
+  ['host_id', DataType.UUID],
+  ['preferred_ip', DataType.INET],
+  ['rack', DataType.VARCHAR],
+  ['release_version', DataType.VARCHAR],
+  ['rpc_address', DataType.INET],
+  ['schema_version', DataType.UUID],
+  ['tokens', DataType.SET],
+];
+
 describe('system.peers', () => {
   it('has no rows without peers, and count(*) still answers 0', () => {
     const all = rowsOf(ask('SELECT * FROM system.peers'));
-    expect(all.names).toEqual([
-      'peer',
-      'rpc_address',
-      'data_center',
-      'rack',
-      'tokens',
-      'release_version',
-      'schema_version',
-      'host_id',
-    ]);
+    expect(all.names.map((n, i) => [n, all.types[i]])).toEqual(PEERS_COLUMNS);
     expect(all.rows).toEqual([]);
     const count = rowsOf(ask('SELECT count(*) AS c, peer FROM system.peers'));
     expect(count.names).toEqual(['c', 'peer']);
@@ -225,13 +253,15 @@ describe('system.peers', () => {
     );
     const ctx = context({ info: { ...INFO, dseVersion: '6.8.0' }, topology });
     const { names, rows } = rowsOf(ask('SELECT * FROM system.peers', ctx));
-    expect(names[3]).toBe('dse_version');
+    expect(names.slice(0, 4)).toEqual(['peer', 'data_center', 'dse_version', 'host_id']);
+    const at = (r: (Buffer | null)[], name: string): Buffer | null =>
+      r[names.indexOf(name)] ?? null;
     const decoded = rows.map((r) => ({
-      peer: decodeInet(r[0] ?? null),
-      rpc: decodeInet(r[1] ?? null),
-      dc: decodeText(r[2] ?? null),
-      tokens: decodeStringSet(r[5] ?? null),
-      hostId: decodeUuid(r[8] ?? null),
+      peer: decodeInet(at(r, 'peer')),
+      rpc: decodeInet(at(r, 'rpc_address')),
+      dc: decodeText(at(r, 'data_center')),
+      tokens: decodeStringSet(at(r, 'tokens')),
+      hostId: decodeUuid(at(r, 'host_id')),
     }));
     expect(decoded).toEqual([
       {
@@ -257,11 +287,18 @@ describe('system.peers', () => {
 });
 
 describe('other system tables', () => {
-  it('refuses peers_v2 as Cassandra 3 does, so drivers fall back to peers', () => {
-    expect(ask('SELECT * FROM system.peers_v2')).toEqual({
-      kind: 'invalid',
-      message: 'unconfigured table peers_v2',
-    });
+  it('refuses peers_v2 below Cassandra 4.0 and on DSE, so drivers fall back to peers', () => {
+    const unconfigured = { kind: 'invalid', message: 'unconfigured table peers_v2' };
+    for (const info of [
+      { ...INFO, releaseVersion: '3.11.16' },
+      { ...INFO, releaseVersion: '4.0.0.6816', dseVersion: '6.8.16' },
+      { ...INFO, releaseVersion: '' },
+    ]) {
+      expect(ask('SELECT * FROM system.peers_v2', context({ info }))).toEqual(unconfigured);
+      expect(hasPeersV2(info)).toBe(false);
+    }
+    expect(hasPeersV2({ ...INFO, releaseVersion: '4.0.0.6816' })).toBe(true);
+    expect(hasPeersV2({ ...INFO, releaseVersion: '5.0.2' })).toBe(true);
   });
 
   it('answers the legacy schema tables empty, with their columns, honouring selectors', () => {
