@@ -725,6 +725,7 @@ function buildConfig(sources: Sources): Config {
   const readinessTimeoutMs = r.duration('readiness-timeout');
   const requestTimeoutMs = r.duration('request-timeout');
   const schemaTimeoutMs = r.duration('schema-timeout');
+  const schemaAgreementTimeoutMs = r.duration('schema-agreement-timeout', true);
   const drainTimeoutMs = r.duration('drain-timeout', true);
   const handshakeTimeoutMs = r.duration('handshake-timeout', true);
   const clientIdleTimeoutMs = r.duration('client-idle-timeout', true);
@@ -882,6 +883,7 @@ function buildConfig(sources: Sources): Config {
     readinessTimeoutMs,
     requestTimeoutMs,
     schemaTimeoutMs,
+    schemaAgreementTimeoutMs,
     drainTimeoutMs,
     healthCheck,
     metrics,

@@ -510,6 +510,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'the same for CREATE/ALTER/DROP and TRUNCATE, prepared or not (as truncate_request_timeout)',
   },
   {
+    name: 'schema-agreement-timeout',
+    env: 'SCHEMA_AGREEMENT_TIMEOUT',
+    group: 'Timeouts',
+    shape: 'value',
+    arg: '<duration>',
+    default: '10s',
+    ours: true,
+    help: "a schema change's answer waits this long at most for every node to agree on the schema, as drivers do (0: no wait)",
+  },
+  {
     name: 'drain-timeout',
     env: 'DRAIN_TIMEOUT',
     group: 'Timeouts',

@@ -61,6 +61,11 @@ export interface Config {
   requestTimeoutMs: number;
   /** Timeout of schema changes (CREATE/ALTER/DROP ...) and TRUNCATE, prepared or not. */
   schemaTimeoutMs: number;
+  /**
+   * How long the answer to a schema change waits for every node to agree on the schema
+   * (schema_version in system.local/system.peers), as drivers wait; 0: it does not wait.
+   */
+  schemaAgreementTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before connections close; 0: at once. */
   drainTimeoutMs: number;
   /**

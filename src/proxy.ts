@@ -100,6 +100,7 @@ async function startServing(
     idleTimeoutMs: config.idleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     schemaTimeoutMs: config.schemaTimeoutMs,
+    schemaAgreementTimeoutMs: config.schemaAgreementTimeoutMs,
     maxQueuedRequests: config.maxQueuedRequests,
     maxFrameLength: UPSTREAM_MAX_FRAME_LENGTH,
     preparedCacheBytes: config.maxPreparedCacheBytes,

@@ -32,6 +32,7 @@ import {
 import { DEFAULT_MAX_ORPHANED_STREAMS, NodePool } from './node-pool.js';
 import { DEFAULT_PREPARED_CACHE_BYTES, PreparedCache } from './prepared-cache.js';
 import { RequestTimeouts } from './request-timeouts.js';
+import { DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS, SchemaAgreement } from './schema-agreement.js';
 import {
   Session,
   newSessionMetrics,
@@ -79,6 +80,11 @@ export interface ClusterOptions {
   refreshDebounceMs: number;
   /** Keyspace sessions unused this long close their connections (reopened on use); 0: never. */
   sessionIdleMs?: number;
+  /**
+   * How long a schema change's answer waits for the nodes to agree on the schema (0: it does not
+   * wait); DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS when absent.
+   */
+  schemaAgreementTimeoutMs?: number;
   reconnect: { baseMs: number; maxMs: number };
   logger: Logger;
   /** Told of every finished request (metrics). */
@@ -143,6 +149,8 @@ export class Cluster implements Backend {
   private readonly nodeListeners = new Set<(node: ClusterNode, up: boolean) => void>();
   private readonly preparedCache: PreparedCache;
   private readonly timeouts: RequestTimeouts;
+  /** Answers to schema changes wait for it (schema-agreement.ts); polls on the control connection. */
+  readonly schemaAgreement: SchemaAgreement;
   private control: UpstreamConnection | undefined;
   private controlBackoff: Backoff;
   /** Reconnection attempts since the control connection was last up. */
@@ -184,6 +192,14 @@ export class Cluster implements Backend {
       this.idleSweep.unref();
     }
     this.controlBackoff = new Backoff(options.reconnect.baseMs, options.reconnect.maxMs);
+    this.schemaAgreement = new SchemaAgreement({
+      timeoutMs: options.schemaAgreementTimeoutMs ?? DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS,
+      read: () => this.readSchemaVersions(),
+      logger: this.logger,
+      onAgreed: (version) => {
+        this.info.schemaVersion = version;
+      },
+    });
   }
 
   /** Connects the control connection and the default session; rejects with a ProxyError. */
@@ -349,6 +365,7 @@ export class Cluster implements Backend {
       logger: this.logger,
       credentials,
       reopen: (s) => this.openPools(s),
+      schemaAgreement: this.schemaAgreement,
       onWoken: (s) => this.reconcilePools(s, this.nodes),
     });
     session.setPools(await this.openPools(session));
@@ -686,6 +703,33 @@ export class Cluster implements Backend {
     }
   }
 
+  /**
+   * For schema agreement: the schema_version of every node that counts (in the local data
+   * center, not down), from the control connection, as drivers read them.
+   */
+  private async readSchemaVersions(): Promise<(string | undefined)[] | undefined> {
+    const control = this.control;
+    if (control === undefined || control.closed) return undefined;
+    const local = rowsOf(
+      await control.query("SELECT schema_version FROM system.local WHERE key='local'"),
+    );
+    const peers = rowsOf(await control.query('SELECT * FROM system.peers'));
+    const localRow = local[0];
+    if (localRow === undefined) return undefined;
+    const down = new Set(
+      this.nodeStates()
+        .filter((s) => !s.up)
+        .map((s) => s.node.key),
+    );
+    const versions = [decodeUuid(localRow.schema_version ?? null) ?? undefined];
+    for (const row of peers) {
+      const node = this.nodeFromRow(row, undefined);
+      if (node === undefined || !this.nodes.has(node.key) || down.has(node.key)) continue;
+      versions.push(decodeUuid(row.schema_version ?? null) ?? undefined);
+    }
+    return versions;
+  }
+
   private reconcilePools(session: Session, nodes: Map<string, ClusterNode>): void {
     // A sleeping session has no pools; when it wakes it opens them to the nodes of that moment.
     if (session.asleep) return;
@@ -715,6 +759,7 @@ export class Cluster implements Backend {
           ? target.metadata.region
           : (decodeText(local.data_center ?? null) ?? ''),
       dseVersion: decodeText(local.dse_version ?? null) ?? undefined,
+      schemaVersion: decodeUuid(local.schema_version ?? null) ?? undefined,
       productType: control.supported.get('PRODUCT_TYPE')?.[0],
       protocolVersion: version,
       clientVersions: clientVersionsFor(version, this.options.maxClientVersion),
@@ -757,6 +802,7 @@ export class Cluster implements Backend {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
     this.timeouts.close();
+    this.schemaAgreement.close();
     if (this.idleSweep !== undefined) clearInterval(this.idleSweep);
     this.control?.close();
     this.control = undefined;

@@ -17,6 +17,11 @@ export interface ClusterInfo {
   dataCenter: string;
   /** `dse_version` when the cluster is DSE. */
   dseVersion: string | undefined;
+  /**
+   * The `schema_version` every node agreed on when last read (at connect: the control node's;
+   * then after every schema change, once the nodes agree). Clients see it in system.local.
+   */
+  schemaVersion?: string | undefined;
   /** SUPPORTED PRODUCT_TYPE of the cluster (Astra: DATASTAX_APOLLO), passed on to clients. */
   productType: string | undefined;
   /** The protocol version negotiated with the cluster (the highest both sides speak). */

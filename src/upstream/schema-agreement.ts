@@ -178,9 +178,9 @@ export class SchemaAgreement {
           this.options.logger.debug({ err }, 'schema agreement: cannot read schema versions');
           versions = undefined;
         }
-        const version = agreedVersion(versions);
-        if (version !== undefined) {
-          this.options.onAgreed?.(version);
+        const agreed = agreement(versions);
+        if (agreed !== undefined) {
+          if (agreed !== NO_VERSIONS) this.options.onAgreed?.(agreed);
           const satisfied = this.waiters.filter((w) => w.joined < poll);
           this.waiters = this.waiters.filter((w) => w.joined >= poll);
           for (const w of satisfied) {
@@ -200,13 +200,22 @@ export class SchemaAgreement {
   }
 }
 
-/** The version when every node reports the same one; undefined otherwise or when unknown. */
-export function agreedVersion(
+/** What agreement() returns when no node reports a version: nothing to wait for. */
+export const NO_VERSIONS = '';
+
+/**
+ * The version every node reports; NO_VERSIONS when none reports one (nodes without the column
+ * are not waited for, as they never will agree); undefined when they differ or cannot be read.
+ */
+export function agreement(
   versions: readonly (string | undefined)[] | undefined,
 ): string | undefined {
-  if (versions === undefined || versions.length === 0) return undefined;
-  const first = versions[0];
-  if (first === undefined) return undefined;
-  for (const v of versions) if (v !== first) return undefined;
-  return first;
+  if (versions === undefined) return undefined;
+  let first: string | undefined;
+  for (const v of versions) {
+    if (v === undefined) continue;
+    if (first === undefined) first = v;
+    else if (v !== first) return undefined;
+  }
+  return first ?? NO_VERSIONS;
 }

@@ -43,6 +43,7 @@ describe('defaults', () => {
       readinessTimeoutMs: 30_000,
       requestTimeoutMs: 12_000,
       schemaTimeoutMs: 60_000,
+      schemaAgreementTimeoutMs: 10_000,
       drainTimeoutMs: 15_000,
       healthCheck: false,
       metrics: false,
@@ -463,6 +464,13 @@ const FLAG_CASES: FlagCase[] = [
     base: CP,
     check: (c) => c.schemaTimeoutMs,
     expected: 120_000,
+  },
+  {
+    name: 'schema-agreement-timeout',
+    value: '0',
+    base: CP,
+    check: (c) => c.schemaAgreementTimeoutMs,
+    expected: 0,
   },
   {
     name: 'drain-timeout',

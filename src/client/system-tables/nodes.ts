@@ -31,17 +31,19 @@ export interface NodeView {
   nativePort: number;
   protocolVersion: number;
   gossipGeneration: number;
+  /** The version the cluster's nodes agreed on (ClusterInfo.schemaVersion), if known. */
+  agreedSchemaVersion: string | undefined;
 }
 
-/** Cassandra's schema_version never changes here: the proxy does not track the schema. */
+/** The schema_version shown before the cluster's is known. */
 export const SCHEMA_VERSION = '4f2b29e6-59b5-4e2d-8fd6-01e32e67f0d7';
 
 /**
  * The schema_version of every node the proxy shows: the one place it is read from, so schema
  * agreement can swap the constant for a tracked version.
  */
-export function schemaVersion(_node: NodeView): string {
-  return SCHEMA_VERSION;
+export function schemaVersion(node: NodeView): string {
+  return node.agreedSchemaVersion ?? SCHEMA_VERSION;
 }
 
 /** Seconds since the epoch when this process started, as a node's gossip generation is. */
@@ -71,6 +73,7 @@ export function localNode(ctx: SystemTableContext): NodeView {
     nativePort: nativePort(ctx),
     protocolVersion: ctx.version,
     gossipGeneration: GOSSIP_GENERATION,
+    agreedSchemaVersion: ctx.info.schemaVersion,
   };
 }
 
@@ -84,5 +87,6 @@ export function peerNodes(ctx: SystemTableContext): NodeView[] {
     nativePort: nativePort(ctx),
     protocolVersion: ctx.version,
     gossipGeneration: GOSSIP_GENERATION,
+    agreedSchemaVersion: ctx.info.schemaVersion,
   }));
 }
