@@ -641,7 +641,7 @@ export class ClientSession {
         this.answerSystem(
           streamId,
           { table: cls.table, selectors: cls.selectors, query: head.query },
-          decodeQuery(message.body.subarray(message.start), this.version).parameters,
+          () => decodeQuery(message.body.subarray(message.start), this.version).parameters,
           false,
         );
         return;
@@ -816,7 +816,7 @@ export class ClientSession {
       this.use(streamId, statement.keyspace);
     } else {
       const body = message.body.subarray(message.start);
-      const bound = decodeExecute(body, this.version).parameters;
+      const bound = (): BoundValues => decodeExecute(body, this.version).parameters;
       this.answerSystem(streamId, statement.statement, bound, true);
     }
   }
@@ -890,7 +890,7 @@ export class ClientSession {
   private answerSystem(
     streamId: number,
     statement: SystemStatement,
-    bound: BoundValues,
+    bound: () => BoundValues,
     prepared: boolean,
   ): void {
     const answer = answerSystemStatement(statement, this.tableContext(), bound, prepared);

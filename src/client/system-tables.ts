@@ -98,11 +98,13 @@ export function prepareSystemSelect(
 /**
  * The answer to a SELECT on a proxy-answered table, with the values bound to its markers (QUERY
  * with values, or EXECUTE: `prepared` picks Cassandra's message for a wrong number of values).
+ * `bound` may be a function: the request's values are then decoded only when the statement has
+ * markers (a statement without any ignores the values it was sent).
  */
 export function answerSystemStatement(
   statement: SystemStatement,
   ctx: SystemTableContext,
-  bound: BoundValues = {},
+  bound: BoundValues | (() => BoundValues) = {},
   prepared = false,
 ): SystemAnswer {
   const { table, selectors } = statement;
@@ -112,7 +114,11 @@ export function answerSystemStatement(
   if (typeof outputs === 'string') return { kind: 'invalid', message: outputs };
   const restrictions = parseRestrictions(statement.query ?? '', definition.columns);
   if (typeof restrictions === 'string') return { kind: 'invalid', message: restrictions };
-  const values = bindValues(restrictions.variables, bound, prepared);
+  const { variables } = restrictions;
+  const values =
+    variables.length === 0
+      ? []
+      : bindValues(variables, typeof bound === 'function' ? bound() : bound, prepared);
   if (typeof values === 'string') return { kind: 'invalid', message: values };
   const applied = applyRestrictions(restrictions, rowsOf(definition, ctx), values);
   if (typeof applied === 'string') return { kind: 'invalid', message: applied };

@@ -389,6 +389,21 @@ describe('WHERE and LIMIT', () => {
     ).toEqual(['10.0.0.1', '10.0.0.10']);
   });
 
+  it('reads the request values only when the statement has markers', () => {
+    const unread = (): BoundValues => {
+      throw new Error('values decoded');
+    };
+    const answer = answerSystemStatement(statement('SELECT key FROM system.local'), ALONE, unread);
+    expect(rows(answer)).toHaveLength(1);
+    const bound = answerSystemStatement(
+      statement('SELECT key FROM system.local WHERE key = ?'),
+      ALONE,
+      () => values(encodeText('local')),
+      true,
+    );
+    expect(rows(bound)).toHaveLength(1);
+  });
+
   it('PREPARE announces the markers with their column types and the routing key', () => {
     const ctx = withPeers();
     expect(prepared('SELECT * FROM system.local WHERE key = ?')).toMatchObject({
