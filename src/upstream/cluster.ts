@@ -14,7 +14,7 @@ import type { SecureConnectBundle } from '../bundle/secure-connect-bundle.js';
 import type { AstraMetadata } from '../bundle/metadata-service.js';
 import { bodyCompressor, type BodyCompressionName } from '../protocol/compression.js';
 import { decodeEvent } from '../protocol/messages/event.js';
-import type { SchemaChange } from '../protocol/messages/schema-change.js';
+import { SchemaChangeTarget, type SchemaChange } from '../protocol/messages/schema-change.js';
 import { decodeInet, decodeText, decodeUuid } from '../protocol/values.js';
 import { Backoff } from './backoff.js';
 import { clientVersionsFor, rowsOf, type Row } from './topology.js';
@@ -32,6 +32,7 @@ import {
 import { DEFAULT_MAX_ORPHANED_STREAMS, NodePool } from './node-pool.js';
 import { DEFAULT_PREPARED_CACHE_BYTES, PreparedCache } from './prepared-cache.js';
 import { RequestTimeouts } from './request-timeouts.js';
+import { Router, ringSource, type RingSource } from './routing.js';
 import { DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS, SchemaAgreement } from './schema-agreement.js';
 import {
   Session,
@@ -161,6 +162,9 @@ export class Cluster implements Backend {
   /** A node came back during that attempt: if it fails, the next one goes at once. */
   private controlRetryAtOnce = false;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Token-aware routing: the ring, keyspace replication and prepared pk indexes (routing.ts). */
+  readonly router = new Router();
+  private replicationTimer: NodeJS.Timeout | undefined;
   private outageSince: number | undefined;
   private closedFlag = false;
 
@@ -365,6 +369,7 @@ export class Cluster implements Backend {
       logger: this.logger,
       credentials,
       reopen: (s) => this.openPools(s),
+      router: this.router,
       schemaAgreement: this.schemaAgreement,
       onWoken: (s) => this.reconcilePools(s, this.nodes),
     });
@@ -541,6 +546,7 @@ export class Cluster implements Backend {
           onClose: (closed, error) => this.onControlClosed(closed, error),
         });
         await this.refreshTopology(connection, initial);
+        await this.refreshReplication(connection);
         await connection.register(['TOPOLOGY_CHANGE', 'STATUS_CHANGE', 'SCHEMA_CHANGE']);
         this.control = connection;
         this.outageSince = undefined;
@@ -629,6 +635,7 @@ export class Cluster implements Backend {
     }
     switch (event.type) {
       case 'SCHEMA_CHANGE':
+        if (event.change.target === SchemaChangeTarget.KEYSPACE) this.scheduleReplicationRefresh();
         for (const l of this.schemaListeners) l(event.change);
         break;
       case 'STATUS_CHANGE':
@@ -677,9 +684,11 @@ export class Cluster implements Backend {
 
     if (initial) this.info = this.clusterInfo(control, localRow);
     const next = new Map<string, ClusterNode>();
+    const ring: RingSource[] = [];
     const add = (row: Row, isLocal: boolean): void => {
       const node = this.nodeFromRow(row, isLocal ? control.endpoint : undefined);
       if (node !== undefined) next.set(node.key, node);
+      ring.push(ringSource(row, node?.key));
     };
     add(localRow, true);
     for (const row of peers) add(row, false);
@@ -688,6 +697,7 @@ export class Cluster implements Backend {
 
     const before = this.nodes;
     this.nodes = next;
+    this.router.setRing(ring);
     const added = [...next.values()].filter((n) => !before.has(n.key));
     const removed = [...before.values()].filter((n) => !next.has(n.key));
     if (!initial && (added.length > 0 || removed.length > 0)) {
@@ -728,6 +738,32 @@ export class Cluster implements Backend {
       versions.push(decodeUuid(row.schema_version ?? null) ?? undefined);
     }
     return versions;
+  }
+
+  /**
+   * Reads every keyspace's replication for token-aware routing. Best effort: without it requests
+   * go round robin, so a failure is only logged.
+   */
+  private async refreshReplication(control: UpstreamConnection): Promise<void> {
+    try {
+      const rows = rowsOf(
+        await control.query('SELECT keyspace_name, replication FROM system_schema.keyspaces'),
+      );
+      this.router.setReplication(rows);
+    } catch (err) {
+      this.logger.debug({ err: errorMessage(err) }, 'cannot read keyspace replication');
+    }
+  }
+
+  /** A keyspace was created, altered or dropped: its replication is read again, debounced. */
+  private scheduleReplicationRefresh(): void {
+    if (this.replicationTimer !== undefined || this.closedFlag) return;
+    this.replicationTimer = setTimeout(() => {
+      this.replicationTimer = undefined;
+      const control = this.control;
+      if (control !== undefined) void this.refreshReplication(control);
+    }, this.options.refreshDebounceMs);
+    this.replicationTimer.unref();
   }
 
   private reconcilePools(session: Session, nodes: Map<string, ClusterNode>): void {
@@ -801,6 +837,7 @@ export class Cluster implements Backend {
     this.closedFlag = true;
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    if (this.replicationTimer !== undefined) clearTimeout(this.replicationTimer);
     this.timeouts.close();
     this.schemaAgreement.close();
     if (this.idleSweep !== undefined) clearInterval(this.idleSweep);

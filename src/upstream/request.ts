@@ -31,6 +31,11 @@ export class Request implements ResponseHandler, TimedRequest {
   /** The session's pools when the request started, and where in them its plan begins. */
   private pools: readonly NodePool[] = [];
   private planStart = 0;
+  /**
+   * The node tried first: a replica of the request's partition (token-aware routing), chosen by
+   * the session; the rest of the plan is round robin.
+   */
+  preferred: NodePool | undefined = undefined;
   private tried = 0;
   private current: { pool: NodePool; connection: PooledConnection } | undefined;
   sameNodeRetries = 0;
@@ -91,6 +96,8 @@ export class Request implements ResponseHandler, TimedRequest {
     this.pools = pools;
     this.planStart = planStart;
     this.tried = 0;
+    const preferred = this.preferred;
+    if (preferred !== undefined && this.tryPool(preferred)) return true;
     return this.tryNextNode();
   }
 
@@ -99,7 +106,8 @@ export class Request implements ResponseHandler, TimedRequest {
     const pools = this.pools;
     while (this.tried < pools.length) {
       const pool = pools[(this.planStart + this.tried++) % pools.length];
-      if (pool !== undefined && this.tryPool(pool)) return true;
+      // The preferred replica had its try first (start); the rest of the plan is the others.
+      if (pool !== undefined && pool !== this.preferred && this.tryPool(pool)) return true;
     }
     return false;
   }

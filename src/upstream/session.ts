@@ -10,6 +10,7 @@
 
 import type { BodyCompressionName, BodyCompressor } from '../protocol/compression.js';
 import { ErrorCode, ResultKind } from '../protocol/constants.js';
+import { decodeResult } from '../protocol/messages/result.js';
 import type { Logger } from '../ops/logger.js';
 import type { BackendSession, ForwardedRequest, SessionCredentials } from './contract.js';
 import type { NodePool } from './node-pool.js';
@@ -18,6 +19,7 @@ import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { Request, responseBodyOf } from './request.js';
 import { isSchemaChangeResult, type SchemaAgreement } from './schema-agreement.js';
 import type { RequestTimeouts } from './request-timeouts.js';
+import type { Router } from './routing.js';
 
 export interface SessionMetrics {
   requests: number;
@@ -69,6 +71,8 @@ export interface SessionOptions {
   maxQueuedRequests: number;
   maxFrameLength: number;
   metrics: SessionMetrics;
+  /** Token-aware routing (routing.ts); round robin only when absent. */
+  router?: Router | undefined;
   logger: Logger;
   requestObserver?: RequestObserver | undefined;
   /** A client's own credentials (pass-through authentication); the proxy's own when absent. */
@@ -141,6 +145,8 @@ export class Session implements BackendSession {
   /** Replaced, never mutated, when the topology changes: requests keep the array they started with. */
   private pools: readonly NodePool[] = [];
   private roundRobin = 0;
+  /** The pools by node ordinal (Router.ordinalOf), for token-aware routing. */
+  private poolByOrdinal: (NodePool | undefined)[] = [];
   /** The wait queue: one FIFO per owner, in a ring served round robin from `turn`. */
   private readonly waitingBy = new Map<object, OwnerQueue>();
   private turn: OwnerQueue | undefined;
@@ -177,6 +183,10 @@ export class Session implements BackendSession {
 
   setPools(pools: readonly NodePool[]): void {
     this.pools = pools;
+    const router = this.options.router;
+    this.poolByOrdinal = [];
+    if (router !== undefined)
+      for (const p of pools) this.poolByOrdinal[router.ordinalOf(p.node.key)] = p;
     this.drainWaiting();
   }
 
@@ -198,7 +208,32 @@ export class Session implements BackendSession {
     const pools = this.pools;
     const start = this.roundRobin;
     this.roundRobin = (start + 1) % Math.max(1, pools.length);
+    if (this.options.router !== undefined)
+      request.preferred = this.replicaFor(request.frame, start);
     if (this.waitingCount > 0 || !request.start(pools, start)) this.enqueue(request);
+  }
+
+  /**
+   * The least busy pool, with a connection, of a node that owns the request's partition (routing.ts);
+   * undefined when the replicas are not known or none is available (then round robin). Ties go
+   * round robin too, from `turn`, so that one partition's load spreads over its replicas.
+   */
+  private replicaFor(frame: Buffer, turn: number): NodePool | undefined {
+    const replicas = this.options.router?.replicasOf(frame, this.version);
+    if (replicas === undefined) return undefined;
+    const n = replicas.length;
+    let best: NodePool | undefined;
+    let bestLoad = 0;
+    for (let i = 0; i < n; i++) {
+      const pool = this.poolByOrdinal[replicas[(turn + i) % n]!];
+      if (pool === undefined || !pool.available) continue;
+      const load = pool.inFlight;
+      if (best === undefined || load < bestLoad) {
+        best = pool;
+        bestLoad = load;
+      }
+    }
+    return best;
   }
 
   /** True while the session's idle pools are closed or reopening. */
@@ -437,10 +472,22 @@ export class Session implements BackendSession {
       const idLength = body.readUInt16BE(4);
       if (body.length < 6 + idLength) return;
       this.options.preparedCache.set(body.subarray(6, 6 + idLength), requestFrame, this.key);
+      this.routePrepared(body);
       this.prepareOnOtherNodes(requestFrame, preparedOn);
     } catch (err) {
       this.options.logger.debug({ err }, 'cannot read a PREPARED result');
     }
+  }
+
+  /** Tells the router a PREPARED result's keyspace and partition key indexes (routing.ts). */
+  private routePrepared(body: Buffer): void {
+    const router = this.options.router;
+    if (router === undefined) return;
+    const result = decodeResult(body, this.version);
+    if (result.kind !== ResultKind.PREPARED) return;
+    const { pkIndexes, columns } = result.metadata;
+    const keyspace = columns[pkIndexes[0] ?? 0]?.keyspace;
+    if (keyspace !== undefined) router.notePrepared(result.id, keyspace, pkIndexes);
   }
 
   /**
