@@ -44,6 +44,8 @@ func main() {
 	rows := flag.Int("rows", 10000, "")
 	user := flag.String("user", "", "log in as this user (PasswordAuthenticator)")
 	password := flag.String("password", "", "")
+	schemaLoops := flag.Int("schema-agreement-loops", 0, "only run this many CREATE TABLE + INSERT + SELECT loops (schema_agreement.go)")
+	schemaPrefix := flag.String("schema-agreement-prefix", "sa", "table name prefix of those loops")
 	flag.Parse()
 
 	cluster := gocql.NewCluster(*host)
@@ -65,6 +67,10 @@ func main() {
 		fail("connect: %v", err)
 	}
 	defer session.Close()
+	if *schemaLoops > 0 {
+		runSchemaAgreement(session, *keyspace, *schemaPrefix, *schemaLoops)
+		return
+	}
 
 	var out report
 	out.ProtoVersion = *proto
