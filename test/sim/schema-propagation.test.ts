@@ -2,8 +2,10 @@
 // reaches the others after schemaDelayMs; until then their schema_version differs (in their own
 // system.local and in the others' system.peers) and they answer "unconfigured table".
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { startSimulator } from '../../sim/simulator.js';
+import { startSimulator, type SimulatorInfo } from '../../sim/simulator.js';
 import { decodeInet, decodeUuid } from '../../src/protocol/values.js';
 import { createEngine } from '../../sim/engine/index.js';
 import type { Engine } from '../../sim/engine/contract.js';
@@ -163,4 +165,43 @@ describe('the simulator and its admin API', () => {
       await sim.close();
     }
   });
+});
+
+describe('npm run sim -- --schema-delay', () => {
+  const CLI = ['--import', 'tsx', 'sim/main.ts'];
+
+  async function run(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, stderr };
+  }
+
+  it('sets the delay the admin API then reports', async () => {
+    const child = spawn(process.execPath, [...CLI, '--nodes', '1', '--schema-delay', '750ms'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    try {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      for (let i = 0; i < 600 && !stdout.includes('\n'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const info = JSON.parse(stdout) as SimulatorInfo;
+      const response = await fetch(`${info.adminUrl}/schema-delay`);
+      expect(await response.json()).toEqual({ ms: 750 });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 40_000);
+
+  it('refuses what is not a duration (exit 2, with the usage)', async () => {
+    const bad = await run(['--schema-delay', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--schema-delay must be a duration like 500ms or 2s, got "soon"/);
+    expect(bad.stderr).toMatch(/usage: npm run sim/);
+  }, 40_000);
 });
