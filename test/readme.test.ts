@@ -36,6 +36,7 @@ const OTHER_FLAGS = new Set([
   '--region',
   '--authenticator',
   '--user',
+  '--schema-delay',
   '--requests',
   '--concurrency',
   '--time-limit',
