@@ -8,11 +8,11 @@
 // to Long.MAX_VALUE. The simulator's BigInt version (sim/engine/murmur3.ts) is the reference the
 // tests compare this one with.
 
-// The result of the last mul/rotl/etc. (hi, lo): module state instead of an object per step.
-let rh = 0;
-let rl = 0;
+// The result of the last mul/rotl/etc. (hi, lo): module state instead of an object per step, in a
+// typed array because a number above 2^30 stored in a plain variable is boxed (an allocation).
+const R = new Uint32Array(2);
 
-/** (ah:al) * (bh:bl) mod 2^64 into (rh, rl). */
+/** (ah:al) * (bh:bl) mod 2^64 into R. */
 function mul(ah: number, al: number, bh: number, bl: number): void {
   const a0 = al & 0xffff;
   const a1 = al >>> 16;
@@ -23,13 +23,13 @@ function mul(ah: number, al: number, bh: number, bl: number): void {
   const p10 = a1 * b0;
   const p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  rl = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
-  const high =
-    p11 + Math.floor(p01 / 0x10000) + Math.floor(p10 / 0x10000) + Math.floor(mid / 0x10000);
-  rh = (high + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  R[1] = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  // Each partial product is below 2^32, so `>>> 16` is exact.
+  const high = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+  R[0] = (high + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
 }
 
-/** Rotates (h:l) left by r (0 < r < 64, r !== 32) into (rh, rl). */
+/** Rotates (h:l) left by r (0 < r < 64, r !== 32) into R. */
 function rotl(h: number, l: number, r: number): void {
   if (r > 32) {
     const t = h;
@@ -37,26 +37,26 @@ function rotl(h: number, l: number, r: number): void {
     l = t;
     r -= 32;
   }
-  rh = ((h << r) | (l >>> (32 - r))) >>> 0;
-  rl = ((l << r) | (h >>> (32 - r))) >>> 0;
+  R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
+  R[1] = ((l << r) | (h >>> (32 - r))) >>> 0;
 }
 
-/** (ah:al) + (bh:bl) mod 2^64 into (rh, rl). */
+/** (ah:al) + (bh:bl) mod 2^64 into R. */
 function add(ah: number, al: number, bh: number, bl: number): void {
   const lo = al + bl;
-  rl = lo >>> 0;
-  rh = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  R[1] = lo >>> 0;
+  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
-/** fmix64 of (h:l) into (rh, rl). */
+/** fmix64 of (h:l) into R. */
 function fmix(h: number, l: number): void {
   l = (l ^ (h >>> 1)) >>> 0;
   mul(h, l, 0xff51afd7, 0xed558ccd);
-  h = rh;
-  l = (rl ^ (h >>> 1)) >>> 0;
+  h = R[0]!;
+  l = (R[1]! ^ (h >>> 1)) >>> 0;
   mul(h, l, 0xc4ceb9fe, 0x1a85ec53);
-  h = rh;
-  rl = (rl ^ (h >>> 1)) >>> 0;
+  h = R[0]!;
+  R[1] = (R[1]! ^ (h >>> 1)) >>> 0;
 }
 
 function le32(b: Uint8Array, i: number): number {
@@ -65,19 +65,30 @@ function le32(b: Uint8Array, i: number): number {
   );
 }
 
-/** XORs the sign-extended byte `b` shifted left by `n` bits (0..56) into (h:l); result in (rh, rl). */
-function xorTailByte(h: number, l: number, b: number, n: number): void {
-  let bh = b >= 0x80 ? 0xffffffff : 0;
-  let bl = b >= 0x80 ? (0xffffff00 | b) >>> 0 : b;
-  if (n >= 32) {
-    bh = (bl << (n - 32)) >>> 0;
-    bl = 0;
-  } else if (n > 0) {
-    bh = ((bh << n) | (bl >>> (32 - n))) >>> 0;
-    bl = (bl << n) >>> 0;
+/**
+ * The tail word of `count` (1..8) bytes at `at` into R: each byte little endian at 8 * i
+ * bits, sign extended to 64 bits as a Java byte is, all XORed together. A byte >= 0x80 thus also
+ * flips every bit above its own.
+ */
+function tailWord(key: Uint8Array, at: number, count: number): void {
+  let h = 0;
+  let l = 0;
+  for (let i = 0; i < count; i++) {
+    const b = key[at + i]!;
+    if (i < 4) l ^= b << (i * 8);
+    else h ^= b << ((i - 4) * 8);
+    if (b >= 0x80) {
+      const above = i * 8 + 8;
+      if (above < 32) {
+        l ^= ~((1 << above) - 1);
+        h ^= -1;
+      } else if (above < 64) {
+        h ^= ~((1 << (above - 32)) - 1);
+      }
+    }
   }
-  rh = (h ^ bh) >>> 0;
-  rl = (l ^ bl) >>> 0;
+  R[0] = h >>> 0;
+  R[1] = l >>> 0;
 }
 
 /**
@@ -105,83 +116,71 @@ export function murmur3TokenInto(
     const o = start + i * 16;
     // k1 = block[0..8), k2 = block[8..16), little endian.
     mul(le32(key, o + 4), le32(key, o), 0x87c37b91, 0x114253d5);
-    rotl(rh, rl, 31);
-    mul(rh, rl, 0x4cf5ad43, 0x2745937f);
-    h1h = (h1h ^ rh) >>> 0;
-    h1l = (h1l ^ rl) >>> 0;
+    rotl(R[0]!, R[1]!, 31);
+    mul(R[0]!, R[1]!, 0x4cf5ad43, 0x2745937f);
+    h1h = (h1h ^ R[0]!) >>> 0;
+    h1l = (h1l ^ R[1]!) >>> 0;
     rotl(h1h, h1l, 27);
-    add(rh, rl, h2h, h2l);
-    mul(rh, rl, 0, 5);
-    add(rh, rl, 0, 0x52dce729);
-    h1h = rh;
-    h1l = rl;
+    add(R[0]!, R[1]!, h2h, h2l);
+    mul(R[0]!, R[1]!, 0, 5);
+    add(R[0]!, R[1]!, 0, 0x52dce729);
+    h1h = R[0]!;
+    h1l = R[1]!;
 
     mul(le32(key, o + 12), le32(key, o + 8), 0x4cf5ad43, 0x2745937f);
-    rotl(rh, rl, 33);
-    mul(rh, rl, 0x87c37b91, 0x114253d5);
-    h2h = (h2h ^ rh) >>> 0;
-    h2l = (h2l ^ rl) >>> 0;
+    rotl(R[0]!, R[1]!, 33);
+    mul(R[0]!, R[1]!, 0x87c37b91, 0x114253d5);
+    h2h = (h2h ^ R[0]!) >>> 0;
+    h2l = (h2l ^ R[1]!) >>> 0;
     rotl(h2h, h2l, 31);
-    add(rh, rl, h1h, h1l);
-    mul(rh, rl, 0, 5);
-    add(rh, rl, 0, 0x38495ab5);
-    h2h = rh;
-    h2l = rl;
+    add(R[0]!, R[1]!, h1h, h1l);
+    mul(R[0]!, R[1]!, 0, 5);
+    add(R[0]!, R[1]!, 0, 0x38495ab5);
+    h2h = R[0]!;
+    h2l = R[1]!;
   }
 
   const tail = start + nblocks * 16;
   const rest = length - nblocks * 16;
   if (rest > 8) {
-    let kh = 0;
-    let kl = 0;
-    for (let i = rest - 1; i >= 8; i--) {
-      xorTailByte(kh, kl, key[tail + i] ?? 0, (i - 8) * 8);
-      kh = rh;
-      kl = rl;
-    }
-    mul(kh, kl, 0x4cf5ad43, 0x2745937f);
-    rotl(rh, rl, 33);
-    mul(rh, rl, 0x87c37b91, 0x114253d5);
-    h2h = (h2h ^ rh) >>> 0;
-    h2l = (h2l ^ rl) >>> 0;
+    tailWord(key, tail + 8, rest - 8);
+    mul(R[0]!, R[1]!, 0x4cf5ad43, 0x2745937f);
+    rotl(R[0]!, R[1]!, 33);
+    mul(R[0]!, R[1]!, 0x87c37b91, 0x114253d5);
+    h2h = (h2h ^ R[0]!) >>> 0;
+    h2l = (h2l ^ R[1]!) >>> 0;
   }
   if (rest > 0) {
-    let kh = 0;
-    let kl = 0;
-    for (let i = Math.min(rest, 8) - 1; i >= 0; i--) {
-      xorTailByte(kh, kl, key[tail + i] ?? 0, i * 8);
-      kh = rh;
-      kl = rl;
-    }
-    mul(kh, kl, 0x87c37b91, 0x114253d5);
-    rotl(rh, rl, 31);
-    mul(rh, rl, 0x4cf5ad43, 0x2745937f);
-    h1h = (h1h ^ rh) >>> 0;
-    h1l = (h1l ^ rl) >>> 0;
+    tailWord(key, tail, Math.min(rest, 8));
+    mul(R[0]!, R[1]!, 0x87c37b91, 0x114253d5);
+    rotl(R[0]!, R[1]!, 31);
+    mul(R[0]!, R[1]!, 0x4cf5ad43, 0x2745937f);
+    h1h = (h1h ^ R[0]!) >>> 0;
+    h1l = (h1l ^ R[1]!) >>> 0;
   }
 
   // The length is below 2^32: it only touches the low halves.
   h1l = (h1l ^ length) >>> 0;
   h2l = (h2l ^ length) >>> 0;
   add(h1h, h1l, h2h, h2l);
-  h1h = rh;
-  h1l = rl;
+  h1h = R[0]!;
+  h1l = R[1]!;
   add(h2h, h2l, h1h, h1l);
-  h2h = rh;
-  h2l = rl;
+  h2h = R[0]!;
+  h2l = R[1]!;
   fmix(h1h, h1l);
-  h1h = rh;
-  h1l = rl;
+  h1h = R[0]!;
+  h1l = R[1]!;
   fmix(h2h, h2l);
-  add(h1h, h1l, rh, rl);
-  if (rh === 0x80000000 && rl === 0) {
+  add(h1h, h1l, R[0]!, R[1]!);
+  if (R[0]! === 0x80000000 && R[1]! === 0) {
     // Long.MIN_VALUE is the minimum token, reserved: Long.MAX_VALUE instead.
     out[0] = 0x7fffffff;
     out[1] = -1;
     return;
   }
-  out[0] = rh | 0;
-  out[1] = rl | 0;
+  out[0] = R[0]! | 0;
+  out[1] = R[1]! | 0;
 }
 
 const scratch = new Int32Array(2);

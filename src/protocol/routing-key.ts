@@ -95,7 +95,7 @@ export function executeToken(
  */
 function valuesToken(frame: Buffer, pos: number, pkIndexes: PkIndexes, token: Int32Array): number {
   if (pos + 2 > frame.length) return -1;
-  const n = frame.readUInt16BE(pos);
+  const n = (frame[pos]! << 8) | frame[pos + 1]!;
   pos += 2;
   const first = pos;
   const parts = pkIndexes.length;
@@ -105,7 +105,7 @@ function valuesToken(frame: Buffer, pos: number, pkIndexes: PkIndexes, token: In
   let keyEnd = -1;
   for (let i = 0; i < n; i++) {
     if (pos + 4 > frame.length) return -1;
-    const length = frame.readInt32BE(pos);
+    const length = int32At(frame, pos);
     pos += 4;
     const end = length > 0 ? pos + length : pos;
     if (end > frame.length) return -1;
@@ -130,10 +130,10 @@ function valuesToken(frame: Buffer, pos: number, pkIndexes: PkIndexes, token: In
     const target = pkIndexes[c]!;
     let p = first;
     for (let i = 0; i < target; i++) {
-      const length = frame.readInt32BE(p);
+      const length = int32At(frame, p);
       p += 4 + (length > 0 ? length : 0);
     }
-    const length = frame.readInt32BE(p);
+    const length = int32At(frame, p);
     p += 4;
     if (length > 0xffff) return -1;
     const need = compositeLength + length + 3;
@@ -144,12 +144,19 @@ function valuesToken(frame: Buffer, pos: number, pkIndexes: PkIndexes, token: In
     }
     composite[compositeLength] = length >>> 8;
     composite[compositeLength + 1] = length & 0xff;
-    frame.copy(composite, compositeLength + 2, p, p + length);
+    // A byte loop: Buffer.copy costs more than a key component's few bytes.
+    const at = compositeLength + 2;
+    for (let b = 0; b < length; b++) composite[at + b] = frame[p + b]!;
     composite[compositeLength + 2 + length] = 0;
     compositeLength += length + 3;
   }
   murmur3TokenInto(composite, 0, compositeLength, token);
   return pos;
+}
+
+/** A big-endian [int] at `p`, known to be in bounds (no Buffer method call, no bounds check). */
+function int32At(b: Buffer, p: number): number {
+  return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
 }
 
 /** One BATCH child's prepared id (its slice in the frame) for the caller to look up. */
