@@ -10,7 +10,14 @@
 
 // The result of the last mul/rotl/etc. (hi, lo): module state instead of an object per step, in a
 // typed array because a number above 2^30 stored in a plain variable is boxed (an allocation).
-const R = new Uint32Array(2);
+// Everything is kept as signed int32 (`| 0`), which V8 keeps untagged in registers.
+const R = new Int32Array(2);
+
+// Multiplier halves above 2^31, as int32.
+const K_FF51AFD7 = 0xff51afd7 | 0;
+const K_ED558CCD = 0xed558ccd | 0;
+const K_C4CEB9FE = 0xc4ceb9fe | 0;
+const K_87C37B91 = 0x87c37b91 | 0;
 
 /** (ah:al) * (bh:bl) mod 2^64 into R. */
 function mul(ah: number, al: number, bh: number, bl: number): void {
@@ -23,10 +30,10 @@ function mul(ah: number, al: number, bh: number, bl: number): void {
   const p10 = a1 * b0;
   const p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  R[1] = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  R[1] = ((mid & 0xffff) << 16) | (p00 & 0xffff) | 0;
   // Each partial product is below 2^32, so `>>> 16` is exact.
   const high = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
-  R[0] = (high + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  R[0] = (high + Math.imul(ah, bl) + Math.imul(al, bh)) | 0;
 }
 
 /** Rotates (h:l) left by r (0 < r < 64, r !== 32) into R. */
@@ -37,31 +44,31 @@ function rotl(h: number, l: number, r: number): void {
     l = t;
     r -= 32;
   }
-  R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
-  R[1] = ((l << r) | (h >>> (32 - r))) >>> 0;
+  R[0] = (h << r) | (l >>> (32 - r)) | 0;
+  R[1] = (l << r) | (h >>> (32 - r)) | 0;
 }
 
 /** (ah:al) + (bh:bl) mod 2^64 into R. */
 function add(ah: number, al: number, bh: number, bl: number): void {
-  const lo = al + bl;
-  R[1] = lo >>> 0;
-  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  const lo = (al >>> 0) + (bl >>> 0);
+  R[1] = lo | 0;
+  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
 }
 
 /** fmix64 of (h:l) into R. */
 function fmix(h: number, l: number): void {
-  l = (l ^ (h >>> 1)) >>> 0;
-  mul(h, l, 0xff51afd7, 0xed558ccd);
+  l = (l ^ (h >>> 1)) | 0;
+  mul(h, l, K_FF51AFD7, K_ED558CCD);
   h = R[0]!;
-  l = (R[1]! ^ (h >>> 1)) >>> 0;
-  mul(h, l, 0xc4ceb9fe, 0x1a85ec53);
+  l = (R[1]! ^ (h >>> 1)) | 0;
+  mul(h, l, K_C4CEB9FE, 0x1a85ec53);
   h = R[0]!;
-  R[1] = (R[1]! ^ (h >>> 1)) >>> 0;
+  R[1] = (R[1]! ^ (h >>> 1)) | 0;
 }
 
 function le32(b: Uint8Array, i: number): number {
   return (
-    ((b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16) | ((b[i + 3] ?? 0) << 24)) >>> 0
+    (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16) | ((b[i + 3] ?? 0) << 24) | 0
   );
 }
 
@@ -87,8 +94,8 @@ function tailWord(key: Uint8Array, at: number, count: number): void {
       }
     }
   }
-  R[0] = h >>> 0;
-  R[1] = l >>> 0;
+  R[0] = h | 0;
+  R[1] = l | 0;
 }
 
 /**
@@ -115,11 +122,11 @@ export function murmur3TokenInto(
   for (let i = 0; i < nblocks; i++) {
     const o = start + i * 16;
     // k1 = block[0..8), k2 = block[8..16), little endian.
-    mul(le32(key, o + 4), le32(key, o), 0x87c37b91, 0x114253d5);
+    mul(le32(key, o + 4), le32(key, o), K_87C37B91, 0x114253d5);
     rotl(R[0]!, R[1]!, 31);
     mul(R[0]!, R[1]!, 0x4cf5ad43, 0x2745937f);
-    h1h = (h1h ^ R[0]!) >>> 0;
-    h1l = (h1l ^ R[1]!) >>> 0;
+    h1h = (h1h ^ R[0]!) | 0;
+    h1l = (h1l ^ R[1]!) | 0;
     rotl(h1h, h1l, 27);
     add(R[0]!, R[1]!, h2h, h2l);
     mul(R[0]!, R[1]!, 0, 5);
@@ -129,9 +136,9 @@ export function murmur3TokenInto(
 
     mul(le32(key, o + 12), le32(key, o + 8), 0x4cf5ad43, 0x2745937f);
     rotl(R[0]!, R[1]!, 33);
-    mul(R[0]!, R[1]!, 0x87c37b91, 0x114253d5);
-    h2h = (h2h ^ R[0]!) >>> 0;
-    h2l = (h2l ^ R[1]!) >>> 0;
+    mul(R[0]!, R[1]!, K_87C37B91, 0x114253d5);
+    h2h = (h2h ^ R[0]!) | 0;
+    h2l = (h2l ^ R[1]!) | 0;
     rotl(h2h, h2l, 31);
     add(R[0]!, R[1]!, h1h, h1l);
     mul(R[0]!, R[1]!, 0, 5);
@@ -146,22 +153,22 @@ export function murmur3TokenInto(
     tailWord(key, tail + 8, rest - 8);
     mul(R[0]!, R[1]!, 0x4cf5ad43, 0x2745937f);
     rotl(R[0]!, R[1]!, 33);
-    mul(R[0]!, R[1]!, 0x87c37b91, 0x114253d5);
-    h2h = (h2h ^ R[0]!) >>> 0;
-    h2l = (h2l ^ R[1]!) >>> 0;
+    mul(R[0]!, R[1]!, K_87C37B91, 0x114253d5);
+    h2h = (h2h ^ R[0]!) | 0;
+    h2l = (h2l ^ R[1]!) | 0;
   }
   if (rest > 0) {
     tailWord(key, tail, Math.min(rest, 8));
-    mul(R[0]!, R[1]!, 0x87c37b91, 0x114253d5);
+    mul(R[0]!, R[1]!, K_87C37B91, 0x114253d5);
     rotl(R[0]!, R[1]!, 31);
     mul(R[0]!, R[1]!, 0x4cf5ad43, 0x2745937f);
-    h1h = (h1h ^ R[0]!) >>> 0;
-    h1l = (h1l ^ R[1]!) >>> 0;
+    h1h = (h1h ^ R[0]!) | 0;
+    h1l = (h1l ^ R[1]!) | 0;
   }
 
   // The length is below 2^32: it only touches the low halves.
-  h1l = (h1l ^ length) >>> 0;
-  h2l = (h2l ^ length) >>> 0;
+  h1l = (h1l ^ length) | 0;
+  h2l = (h2l ^ length) | 0;
   add(h1h, h1l, h2h, h2l);
   h1h = R[0]!;
   h1l = R[1]!;
@@ -173,7 +180,7 @@ export function murmur3TokenInto(
   h1l = R[1]!;
   fmix(h2h, h2l);
   add(h1h, h1l, R[0]!, R[1]!);
-  if (R[0]! === 0x80000000 && R[1]! === 0) {
+  if (R[0]! === -0x80000000 && R[1]! === 0) {
     // Long.MIN_VALUE is the minimum token, reserved: Long.MAX_VALUE instead.
     out[0] = 0x7fffffff;
     out[1] = -1;
