@@ -183,3 +183,48 @@ describe('token-aware routing through the proxy', () => {
     }
   }, 60_000);
 });
+
+describe('token-aware routing in Astra bundle mode (nodes by host id, through the SNI proxy)', () => {
+  let astra: Stack;
+  let astraClient: cassandra.Client;
+
+  beforeAll(async () => {
+    astra = await startStack('astra-bundle', { simulator: { nodes: 3 } });
+    astraClient = new cassandra.Client({
+      contactPoints: [`127.0.0.1:${astra.port}`],
+      localDataCenter: astra.sim.info.region,
+      socketOptions: { readTimeout: 20_000 },
+    });
+    await astraClient.connect();
+    await astraClient.execute(
+      "CREATE KEYSPACE rt_astra WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1}",
+    );
+    await astraClient.execute('CREATE TABLE rt_astra.kv (k int PRIMARY KEY, v text)');
+    await waitFor(
+      () => astra.proxy.cluster.router.hasReplication('rt_astra'),
+      10_000,
+      'the proxy to read the keyspace replication',
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await astraClient?.shutdown();
+    await astra?.close();
+  });
+
+  it('routes >= 99% to the replica', async () => {
+    await admin(astra.sim.info, 'DELETE', '/stats');
+    for (let i = 0; i < 200; i++) {
+      await astraClient.execute(
+        'INSERT INTO rt_astra.kv (k, v) VALUES (?, ?)',
+        [randomInt(2 ** 31), 'x'],
+        { prepare: true },
+      );
+    }
+    const answer = (await admin(astra.sim.info, 'GET', '/stats')) as StatsAnswer;
+    const replica = answer.nodes.reduce((n, s) => n + s.replica, 0);
+    const remote = answer.nodes.reduce((n, s) => n + s.remote, 0);
+    expect(replica + remote).toBe(200);
+    expect(replica / 200).toBeGreaterThanOrEqual(0.99);
+  }, 60_000);
+});
