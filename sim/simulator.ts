@@ -266,6 +266,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const node = nodeAt(nodes, index);
       if (!node.up) return;
       await node.stop();
+      engine.setNodeUp?.(node.identity.hostId, false);
       announce(nodes, node, 'DOWN');
       log(`node ${index} (${node.identity.address}) stopped`);
     };
@@ -273,6 +274,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const node = nodeAt(nodes, index);
       if (node.up) return;
       await node.start();
+      engine.setNodeUp?.(node.identity.hostId, true);
       announce(nodes, node, 'UP');
       log(`node ${index} (${node.identity.address}) started`);
     };

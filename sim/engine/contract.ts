@@ -124,6 +124,8 @@ export interface Engine {
    * Optional: an engine without it propagates at once.
    */
   schemaDelayMs?: number;
+  /** A node stopped or started: a stopped node does not get schema changes until it is back. */
+  setNodeUp?(hostId: string, up: boolean): void;
   /** Subscribes to schema changes (DDL), which the server turns into SCHEMA_CHANGE events. */
   onSchemaChange(listener: (change: SchemaChange) => void): () => void;
 }

@@ -124,6 +124,10 @@ class SimEngine implements Engine {
     this.views.delayMs = ms;
   }
 
+  setNodeUp(hostId: string, up: boolean): void {
+    this.views.setUp(hostId, up);
+  }
+
   execute(query: string, options: StatementOptions, context: ExecutionContext): EngineResult {
     const keyspace = options.keyspace ?? context.keyspace;
     return this.run(this.planFor(query, keyspace), options, context);

@@ -26,6 +26,8 @@ interface PendingChange {
 export class SchemaViews {
   private delay = 0;
   private pending: PendingChange[] = [];
+  /** Stopped nodes, since when: a change due to reach one after that waits until it is back. */
+  private readonly downSince = new Map<string, number>();
   private seq = 0;
   private readonly now: () => number;
   private readonly catalog: Catalog;
@@ -44,6 +46,17 @@ export class SchemaViews {
     if (!Number.isFinite(ms) || ms < 0)
       throw new RangeError(`schema delay must be >= 0, got ${ms}`);
     this.delay = ms;
+  }
+
+  /**
+   * A node stopped or started. While it is down, the changes that were to reach it do not (its
+   * schema_version in the others' system.peers stays behind); back up, it has them all at once.
+   * Only with a delay: at 0 every node sees every change at once, stopped or not.
+   */
+  setUp(hostId: string, up: boolean): void {
+    if (up) this.downSince.delete(hostId);
+    else if (!this.downSince.has(hostId)) this.downSince.set(hostId, this.now());
+    this.prune();
   }
 
   /** A DDL ran on `origin` (after the catalog changed). */
@@ -104,13 +117,18 @@ export class SchemaViews {
     this.prune();
     if (this.pending.length === 0) return [];
     const now = this.now();
-    return this.pending.filter((c) => c.origin !== hostId && c.visibleAt > now);
+    const since = this.downSince.get(hostId);
+    return this.pending.filter(
+      (c) =>
+        c.origin !== hostId && (c.visibleAt > now || (since !== undefined && c.visibleAt > since)),
+    );
   }
 
   /** Changes every node has seen are forgotten. */
   private prune(): void {
     if (this.pending.length === 0) return;
-    const now = this.now();
-    this.pending = this.pending.filter((c) => c.visibleAt > now);
+    let keepAfter = this.now();
+    for (const since of this.downSince.values()) keepAfter = Math.min(keepAfter, since);
+    this.pending = this.pending.filter((c) => c.visibleAt > keepAfter);
   }
 }

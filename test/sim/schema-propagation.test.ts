@@ -116,6 +116,23 @@ describe('schema propagation', () => {
     expect(rowsOf(run(e, 2, 'SELECT * FROM ks2.t'))).toEqual([]);
   });
 
+  it('a stopped node does not get the changes until it starts again', () => {
+    const { e, advance } = setup(100);
+    const host2 = contextFor(undefined, 2).node.hostId;
+    e.setNodeUp?.(host2, false);
+    run(e, 0, 'CREATE TABLE ks.t (k int PRIMARY KEY)');
+    advance(1_000);
+    const v0 = versions(e, 0);
+    expect(versions(e, 1).local).toBe(v0.local);
+    // Its peers' rows about it show it behind, long after the delay.
+    expect(v0.peers.get('127.0.0.3')).not.toBe(v0.local);
+    expect(versions(e, 1).peers.get('127.0.0.3')).toBe(v0.peers.get('127.0.0.3'));
+    e.setNodeUp?.(host2, true);
+    expect(versions(e, 2).local).toBe(v0.local);
+    expect(versions(e, 0).peers.get('127.0.0.3')).toBe(v0.local);
+    expect(rowsOf(run(e, 2, 'SELECT * FROM ks.t'))).toEqual([]);
+  });
+
   it('the delay can change at run time; it applies to later changes', () => {
     const { e, advance } = setup(0);
     expect(e.schemaDelayMs).toBe(0);

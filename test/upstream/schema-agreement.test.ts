@@ -17,7 +17,14 @@ import {
   agreement,
   isSchemaChangeResult,
 } from '../../src/upstream/schema-agreement.js';
-import { RawClient, queryFrame, resultOf, type RawResponse } from '../e2e/helpers/raw-client.js';
+import {
+  RawClient,
+  executeFrame,
+  prepareFrame,
+  queryFrame,
+  resultOf,
+  type RawResponse,
+} from '../e2e/helpers/raw-client.js';
 import { startStack, type Stack } from '../e2e/helpers/stack.js';
 
 const PARAMS = { consistency: Consistency.LOCAL_QUORUM };
@@ -317,6 +324,51 @@ describe('the proxy waits for schema agreement (3 nodes, schema changes take 500
     const select = await query(client, 201, 'SELECT * FROM default_keyspace.sa_fast');
     expect(resultOf(select).kind).toBe(ResultKind.ROWS);
     expect(Date.now() - started).toBeLessThan(DELAY_MS / 2);
+  }, 30_000);
+
+  it('waits after a prepared schema change (EXECUTE) too', async () => {
+    const cql = 'CREATE TABLE IF NOT EXISTS default_keyspace.sa_prepared (k int PRIMARY KEY)';
+    const [prepared] = await client.send([prepareFrame(300, cql)]);
+    const result = resultOf(prepared!);
+    if (result.kind !== ResultKind.PREPARED) throw new Error('not PREPARED');
+    const started = Date.now();
+    const [executed] = await client.send([executeFrame(301, result.id, PARAMS)]);
+    expect(resultOf(executed!).kind).toBe(ResultKind.SCHEMA_CHANGE);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DELAY_MS - 50);
+    const { errors } = await createThenUse(client, 'sa_after_prepared');
+    expect(errors).toEqual([]);
+  }, 30_000);
+
+  it('does not wait for a node that is down (it would never agree)', async () => {
+    await stack.sim.stopNode(2);
+    try {
+      // The proxy learns the node is down when its connections close.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      let stream = 400;
+      const started = Date.now();
+      const create = await query(
+        client,
+        stream++,
+        'CREATE TABLE default_keyspace.sa_node_down (k int PRIMARY KEY, v int)',
+      );
+      const ms = Date.now() - started;
+      expect(resultOf(create).kind).toBe(ResultKind.SCHEMA_CHANGE);
+      expect(ms).toBeGreaterThanOrEqual(DELAY_MS - 50);
+      expect(ms).toBeLessThan(DELAY_MS + 1_000);
+      for (let i = 0; i < 4; i++) {
+        const insert = await query(
+          client,
+          stream++,
+          `INSERT INTO default_keyspace.sa_node_down (k, v) VALUES (${i}, ${i})`,
+        );
+        expect(errorText(insert)).toBeUndefined();
+      }
+      expect(stack.logs.filter((l) => /schema agreement not reached/.test(l.msg ?? ''))).toEqual(
+        [],
+      );
+    } finally {
+      await stack.sim.startNode(2);
+    }
   }, 30_000);
 });
 
