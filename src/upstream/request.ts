@@ -167,16 +167,21 @@ export class Request implements ResponseHandler, TimedRequest {
   private finishAfterSchemaAgreement(frame: Buffer): void {
     this.done = true;
     this.session.onRequestDone(this);
-    void this.session.schemaAgreed().then(() => {
-      patchStreamId(frame, this.clientStreamId);
-      this.session.observer?.requestDone(
-        this.opcode,
-        NO_ERROR,
-        ErrorOrigin.CLUSTER,
-        this.startedAt,
-      );
-      this.forwarded.onResponse(frame);
-    });
+    this.session
+      .schemaAgreed()
+      .then(() => {
+        patchStreamId(frame, this.clientStreamId);
+        this.session.observer?.requestDone(
+          this.opcode,
+          NO_ERROR,
+          ErrorOrigin.CLUSTER,
+          this.startedAt,
+        );
+        this.forwarded.onResponse(frame);
+      })
+      // As when a connection delivers an answer: a client side that throws (its connection gone)
+      // must not become an unhandled rejection.
+      .catch(() => undefined);
   }
 
   private onError(frame: Buffer): void {
