@@ -16,6 +16,8 @@ import type { BodyCompressionName } from '../protocol/compression.js';
 export const DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS = 10_000;
 /** How often the versions are read while waiting (the drivers' interval). */
 export const SCHEMA_AGREEMENT_INTERVAL_MS = 200;
+/** A read of the versions unanswered this long is given up, and the next poll reads again. */
+export const SCHEMA_AGREEMENT_READ_TIMEOUT_MS = 2_000;
 /**
  * A compressed RESULT body larger than this is not a schema change (those are a kind, two short
  * strings and two names, or a function's argument types): it is not decompressed to find out.
@@ -96,6 +98,8 @@ export interface SchemaAgreementOptions {
   /** 0: never wait. */
   timeoutMs: number;
   intervalMs?: number;
+  /** A read of the versions unanswered this long is given up (the next poll reads again). */
+  readTimeoutMs?: number;
   read: SchemaVersionReader;
   logger: Logger;
   /** Told of the version every node agreed on (the proxy's own system tables report it). */
@@ -113,6 +117,7 @@ interface Waiter {
 export class SchemaAgreement {
   readonly timeoutMs: number;
   private readonly intervalMs: number;
+  private readonly readTimeoutMs: number;
   private readonly options: SchemaAgreementOptions;
   private waiters: Waiter[] = [];
   private polls = 0;
@@ -126,6 +131,7 @@ export class SchemaAgreement {
     this.options = options;
     this.timeoutMs = Math.max(0, options.timeoutMs);
     this.intervalMs = options.intervalMs ?? SCHEMA_AGREEMENT_INTERVAL_MS;
+    this.readTimeoutMs = options.readTimeoutMs ?? SCHEMA_AGREEMENT_READ_TIMEOUT_MS;
   }
 
   get enabled(): boolean {
@@ -170,18 +176,34 @@ export class SchemaAgreement {
     waiter.resolve(false);
   }
 
+  /**
+   * One read, given up after readTimeoutMs (undefined: poll again): a control connection that
+   * stopped answering must not hold up the polls until its idle timeout closes it.
+   */
+  private readBounded(): Promise<readonly (string | undefined)[] | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.readTimeoutMs);
+      timer.unref();
+      this.options.read().then(
+        (versions) => {
+          clearTimeout(timer);
+          resolve(versions);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          this.options.logger.debug({ err }, 'schema agreement: cannot read schema versions');
+          resolve(undefined);
+        },
+      );
+    });
+  }
+
   private async loop(): Promise<void> {
     this.running = true;
     try {
       while (this.waiters.length > 0 && !this.closed) {
         const poll = ++this.polls;
-        let versions: readonly (string | undefined)[] | undefined;
-        try {
-          versions = await this.options.read();
-        } catch (err) {
-          this.options.logger.debug({ err }, 'schema agreement: cannot read schema versions');
-          versions = undefined;
-        }
+        const versions = await this.readBounded();
         const agreed = agreement(versions);
         if (agreed !== undefined) {
           if (agreed !== NO_VERSIONS) this.options.onAgreed?.(agreed);

@@ -202,6 +202,23 @@ describe('SchemaAgreement', () => {
     on.close();
   });
 
+  it('gives up a read that never answers and reads again', async () => {
+    const { logger } = recordingLogger();
+    let reads = 0;
+    const a = new SchemaAgreement({
+      timeoutMs: 5_000,
+      intervalMs: 10,
+      readTimeoutMs: 50,
+      logger,
+      read: () => (reads++ === 0 ? new Promise(() => undefined) : Promise.resolve(['a', 'a'])),
+    });
+    const started = Date.now();
+    expect(await a.wait()).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(reads).toBe(2);
+    a.close();
+  });
+
   it('one poll loop serves concurrent waits; close() answers them', async () => {
     const { logger } = recordingLogger();
     let reads = 0;
