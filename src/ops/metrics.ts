@@ -55,6 +55,10 @@ export interface UpstreamLimitsSource {
   readonly preparedCacheEvictions: number;
   readonly orphanedStreams: number;
   readonly connectionsReplaced: number;
+  readonly routed?: number;
+  readonly unrouted?: number;
+  readonly schemaAgreed?: number;
+  readonly schemaAgreementTimeouts?: number;
 }
 
 export interface ProxyMetricsOptions {
@@ -411,6 +415,30 @@ export class ProxyMetrics {
       `${p}upstream_connections_replaced_total`,
       'Connections to nodes replaced because too many of their stream ids were orphaned',
       limitValue((l) => l.connectionsReplaced),
+    );
+    counter(
+      registers,
+      `${p}requests_routed_total`,
+      'EXECUTE and BATCH requests sent to a replica of their partition (token-aware routing)',
+      limitValue((l) => l.routed ?? 0),
+    );
+    counter(
+      registers,
+      `${p}requests_unrouted_total`,
+      'EXECUTE and BATCH requests sent round robin: routing key, keyspace or ring unknown',
+      limitValue((l) => l.unrouted ?? 0),
+    );
+    counter(
+      registers,
+      `${p}schema_agreement_total`,
+      'Schema changes answered once the nodes agreed on the schema version',
+      limitValue((l) => l.schemaAgreed ?? 0),
+    );
+    counter(
+      registers,
+      `${p}schema_agreement_timeouts_total`,
+      'Schema changes answered at --schema-agreement-timeout without agreement',
+      limitValue((l) => l.schemaAgreementTimeouts ?? 0),
     );
 
     const ready = options.ready;

@@ -115,6 +115,12 @@ export interface UpstreamLimitsState {
   /** Orphaned stream ids over every pooled connection. */
   orphanedStreams: number;
   connectionsReplaced: number;
+  /** EXECUTE/BATCH requests sent to a replica of their partition, and those sent round robin. */
+  routed: number;
+  unrouted: number;
+  /** Schema changes answered once the nodes agreed, and those answered at the timeout. */
+  schemaAgreed: number;
+  schemaAgreementTimeouts: number;
 }
 
 /** One node as health and metrics report it. */
@@ -285,6 +291,10 @@ export class Cluster implements Backend {
       preparedCacheEvictions: this.preparedCache.evictions,
       orphanedStreams,
       connectionsReplaced: this.metrics.connectionsReplaced,
+      routed: this.router.stats.routed,
+      unrouted: this.router.stats.unrouted,
+      schemaAgreed: this.schemaAgreement.agreed,
+      schemaAgreementTimeouts: this.schemaAgreement.timedOut,
     };
   }
 

@@ -37,6 +37,10 @@ const NAMES: [string, string, keyof UpstreamLimitsSource][] = [
   ['cqlproxy_prepared_cache_evictions_total', 'counter', 'preparedCacheEvictions'],
   ['cqlproxy_upstream_orphaned_streams', 'gauge', 'orphanedStreams'],
   ['cqlproxy_upstream_connections_replaced_total', 'counter', 'connectionsReplaced'],
+  ['cqlproxy_requests_routed_total', 'counter', 'routed'],
+  ['cqlproxy_requests_unrouted_total', 'counter', 'unrouted'],
+  ['cqlproxy_schema_agreement_total', 'counter', 'schemaAgreed'],
+  ['cqlproxy_schema_agreement_timeouts_total', 'counter', 'schemaAgreementTimeouts'],
 ];
 
 async function scrape(
@@ -61,6 +65,10 @@ describe('upstream limit metrics', () => {
       preparedCacheEvictions: 3,
       orphanedStreams: 7,
       connectionsReplaced: 1,
+      routed: 900,
+      unrouted: 30,
+      schemaAgreed: 5,
+      schemaAgreementTimeouts: 2,
     };
     metrics.attach(
       cluster(() => limits),
