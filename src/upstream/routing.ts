@@ -89,6 +89,10 @@ export class Router {
   /** The keyspace of the BATCH being read (batchLookup). */
   private batchKeyspace: KeyspaceRoute | undefined;
 
+  private lookedUpBatchKeyspace(): KeyspaceRoute | undefined {
+    return this.batchKeyspace;
+  }
+
   /** The small number of a node key, the same for the router's life. */
   ordinalOf(key: string): number {
     let ordinal = this.ordinals.get(key);
@@ -191,8 +195,9 @@ export class Router {
     } else if (opcode === Opcode.BATCH) {
       this.batchKeyspace = undefined;
       if (!batchToken(frame, this.batchLookup, this.token, this.scratch)) return this.unrouted();
-      // Set by batchLookup during batchToken (TypeScript cannot see that).
-      keyspace = this.batchKeyspace as KeyspaceRoute | undefined;
+      // Set by batchLookup during batchToken: read through a method, since TypeScript's
+      // narrowing of the field to `undefined` above cannot see that call.
+      keyspace = this.lookedUpBatchKeyspace();
       if (keyspace?.replication === undefined) return this.unrouted();
     } else {
       return undefined;

@@ -159,7 +159,7 @@ describe('the simulator and its admin API', () => {
           method,
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
-        return { status: response.status, json: (await response.json()) as unknown };
+        return { status: response.status, json: await response.json() };
       };
       expect(sim.engine.schemaDelayMs).toBe(250);
       // The bundle's keyspace was created before the delay applied: every node has it.

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Consistency, ErrorCode, Opcode } from '../../src/protocol/constants.js';
 import { decodeError } from '../../src/protocol/messages/error.js';
-import type { ResultMessage } from '../../src/protocol/messages/result.js';
 import {
   RawClient,
   executeFrame,
@@ -50,7 +49,7 @@ function query(cql: string): Promise<RawResponse> {
 async function prepare(cql: string): Promise<Buffer> {
   const result = resultOf(await one((id) => prepareFrame(id, cql)));
   if (result.kind !== 0x0004) throw new Error(`not PREPARED: ${JSON.stringify(result.kind)}`);
-  return Buffer.from((result as Extract<ResultMessage, { id: Uint8Array }>).id);
+  return Buffer.from(result.id);
 }
 
 function execute(id: Buffer): Promise<RawResponse> {
