@@ -1,6 +1,7 @@
 // The routing key read from EXECUTE and BATCH frames (routing-key.ts): the token of the values at
 // the partition key indexes, single or composite (CompositeType encoding), in v3, v4 and v5, and
-// "unknown" for whatever cannot be routed.
+// "unknown" for whatever cannot be routed. Here rather than in test/protocol (whose tests also run
+// in the image build, without sim/): it compares with the simulator's partition keys and tokens.
 
 import { describe, expect, it } from 'vitest';
 import { serializePartitionKey } from '../../sim/engine/partition-key.js';
