@@ -1,0 +1,366 @@
+// Large results through the proxy against a plain byte pipe (issue "Performance", part 1).
+//
+// The simulator runs in this process with one node whose prepared SELECT answers a fixed page of
+// ~80 KB (ROWS rows of ROW_BYTES of text: the engine's answer is computed once and cached, so the
+// node's cost is the encoding and the write). A raw v4 client keeps IN_FLIGHT EXECUTEs in flight
+// on CONNECTIONS connections, first through a plain Node.js byte pipe (bench/helpers/byte-pipe.ts,
+// a child process), then through the proxy (a child process run with --cpu-prof). For each the
+// figures are answers/s and the CPU the child process spent per answer (utime + stime from
+// /proc/<pid>/stat over the measured window). The proxy's CPU profile is written to a temporary
+// directory and summarised by bench/helpers/cpuprofile-top.ts (printed at the end).
+// Run: npx tsx bench/large-results.ts [--seconds 4 --connections 1 --in-flight 64 --rows 80]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createEngine } from '../sim/engine/index.js';
+import type { Engine, EngineResult } from '../sim/engine/contract.js';
+import { startSimulator } from '../sim/simulator.js';
+import { Consistency, Opcode, ResultKind } from '../src/protocol/constants.js';
+import { FrameDecoder } from '../src/protocol/frame-decoder.js';
+import { encodeAuthResponse, encodeSaslPlain } from '../src/protocol/messages/auth-response.js';
+import { encodeExecute } from '../src/protocol/messages/execute.js';
+import { encodePrepare } from '../src/protocol/messages/prepare.js';
+import { encodeQuery } from '../src/protocol/messages/query.js';
+import { decodeResult } from '../src/protocol/messages/result.js';
+import { encodeStartup } from '../src/protocol/messages/startup.js';
+import { encodeInt } from '../src/protocol/values.js';
+import { summariseProfile } from './helpers/cpuprofile-top.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '1' },
+    'in-flight': { type: 'string', default: '64' },
+    rows: { type: 'string', default: '80' },
+    'row-bytes': { type: 'string', default: '1000' },
+    top: { type: 'string', default: '15' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const IN_FLIGHT = Number(values['in-flight']);
+const ROWS = Number(values.rows);
+const ROW_BYTES = Number(values['row-bytes']);
+const CLOCK_TICK_US = 10_000; // USER_HZ is 100 on Linux
+
+// --- the simulated node: answers computed once ---------------------------------------------------
+
+const real = createEngine();
+const answers = new Map<string, EngineResult>();
+const engine: Engine = {
+  execute: (query, options, context) => real.execute(query, options, context),
+  prepare: (query, context) => real.prepare(query, context),
+  preparedInfo: (id) => real.preparedInfo(id),
+  executePrepared: (id, options, context) => {
+    const key = id.toString('hex');
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = real.executePrepared(id, options, context);
+      answers.set(key, answer);
+    }
+    return answer;
+  },
+  batch: (type, children, options, context) => real.batch(type, children, options, context),
+  onSchemaChange: (listener) => real.onSchemaChange(listener),
+};
+const sim = await startSimulator({ nodes: 1, engine, log: () => undefined });
+const node = { host: sim.info.contactPoints[0]!, port: sim.info.port };
+const token = sim.info.token;
+
+// --- child processes -----------------------------------------------------------------------------
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function start(args: string[], ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes(ready)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 60_000).unref();
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** CPU time of a process so far, in microseconds (utime + stime). */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat(5); fields[0] here is field 3.
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as AddressInfo;
+  s.close();
+  return port;
+}
+
+// --- the load ------------------------------------------------------------------------------------
+
+/** One raw CQL v4 connection: request/response by stream id, and a pipelined EXECUTE loop. */
+class RawClient {
+  private readonly socket: Socket;
+  private readonly waiters = new Map<number, (frame: Buffer) => void>();
+  private nextStream = 1;
+  answered = 0;
+  bytes = 0;
+  private pump: ((frame: Buffer) => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    const decoder = new FrameDecoder({
+      direction: 'response',
+      onFrame: (frame) => {
+        if (this.pump !== undefined) {
+          this.pump(frame);
+          return;
+        }
+        const stream = frame.readInt16BE(2);
+        const w = this.waiters.get(stream);
+        this.waiters.delete(stream);
+        w?.(Buffer.from(frame));
+      },
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (c: Buffer) => decoder.push(c));
+  }
+
+  static async open(host: string, port: number, token: string | undefined): Promise<RawClient> {
+    const socket = connect(port, host);
+    await once(socket, 'connect');
+    const client = new RawClient(socket);
+    let answer = await client.request(
+      Opcode.STARTUP,
+      encodeStartup(new Map([['CQL_VERSION', '3.0.0']])),
+    );
+    if (answer.readUInt8(4) === Opcode.AUTHENTICATE) {
+      if (token === undefined) throw new Error('authentication asked for');
+      answer = await client.request(
+        Opcode.AUTH_RESPONSE,
+        encodeAuthResponse(encodeSaslPlain('token', token)),
+      );
+    }
+    if (answer.readUInt8(4) === Opcode.ERROR) throw new Error('handshake refused');
+    return client;
+  }
+
+  request(opcode: number, body: Buffer): Promise<Buffer> {
+    const stream = this.nextStream++;
+    const header = Buffer.alloc(9);
+    header.writeUInt8(4, 0);
+    header.writeInt16BE(stream, 2);
+    header.writeUInt8(opcode, 4);
+    header.writeInt32BE(body.length, 5);
+    this.socket.write(Buffer.concat([header, body]));
+    return new Promise((resolve) => this.waiters.set(stream, resolve));
+  }
+
+  async query(cql: string): Promise<void> {
+    const answer = await this.request(
+      Opcode.QUERY,
+      encodeQuery(4, cql, { consistency: Consistency.LOCAL_QUORUM }),
+    );
+    if (answer.readUInt8(4) === Opcode.ERROR) {
+      throw new Error(`${cql.slice(0, 60)} failed: ${answer.subarray(15).toString()}`);
+    }
+  }
+
+  /** Keeps IN_FLIGHT copies of `frame` going until `until`; resolves when all are answered. */
+  run(frame: Buffer, until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const frames = Array.from({ length: IN_FLIGHT }, (_, i) => {
+        const f = Buffer.from(frame);
+        f.writeInt16BE(1000 + i, 2);
+        return f;
+      });
+      let pending = 0;
+      this.pump = (response) => {
+        if (response.readUInt8(4) !== Opcode.RESULT) throw new Error('not a RESULT');
+        this.answered++;
+        this.bytes += response.length;
+        pending--;
+        if (Date.now() < until) {
+          this.socket.write(frames[response.readInt16BE(2) - 1000]!);
+          pending++;
+        } else if (pending === 0) {
+          this.pump = undefined;
+          resolve();
+        }
+      };
+      for (const f of frames) {
+        this.socket.write(f);
+        pending++;
+      }
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+async function prepareExecute(client: RawClient): Promise<Buffer> {
+  const answer = await client.request(
+    Opcode.PREPARE,
+    encodePrepare(4, { query: 'SELECT c, v FROM bench.big WHERE k = ?' }),
+  );
+  const prepared = decodeResult(answer.subarray(9), 4);
+  if (prepared.kind !== ResultKind.PREPARED) throw new Error('PREPARE failed');
+  const body = encodeExecute(4, {
+    id: Buffer.from(prepared.id),
+    parameters: {
+      consistency: Consistency.LOCAL_QUORUM,
+      values: [encodeInt(1)],
+      skipMetadata: true,
+    },
+  });
+  const header = Buffer.alloc(9);
+  header.writeUInt8(4, 0);
+  header.writeUInt8(Opcode.EXECUTE, 4);
+  header.writeInt32BE(body.length, 5);
+  return Buffer.concat([header, body]);
+}
+
+interface Figures {
+  label: string;
+  perSecond: number;
+  cpuPerAnswer: number;
+  answerBytes: number;
+  cpuShare: number;
+}
+
+/** performance.now() at the start and end of the last measured window. */
+let windowStart = 0;
+let windowEnd = 0;
+
+async function measure(label: string, port: number, pid: number, auth: boolean): Promise<Figures> {
+  const clients = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () =>
+      RawClient.open('127.0.0.1', port, auth ? token : undefined),
+    ),
+  );
+  const frames = await Promise.all(clients.map(prepareExecute));
+  // Warm-up (JIT, pools), then the measured window.
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + 1000)));
+  const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
+  const bytesBefore = clients.reduce((n, c) => n + c.bytes, 0);
+  const cpuBefore = cpuMicros(pid);
+  const t0 = performance.now();
+  windowStart = t0;
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000)));
+  windowEnd = performance.now();
+  const micros = (windowEnd - t0) * 1000;
+  const cpu = cpuMicros(pid) - cpuBefore;
+  const answered = clients.reduce((n, c) => n + c.answered, 0) - answeredBefore;
+  const bytes = clients.reduce((n, c) => n + c.bytes, 0) - bytesBefore;
+  for (const c of clients) c.close();
+  return {
+    label,
+    perSecond: (answered * 1e6) / micros,
+    cpuPerAnswer: cpu / answered,
+    answerBytes: bytes / answered,
+    cpuShare: cpu / micros,
+  };
+}
+
+// --- setup: ROWS rows in one partition -----------------------------------------------------------
+
+const setup = await RawClient.open(node.host, node.port, token);
+await setup.query(
+  "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+);
+await setup.query(
+  'CREATE TABLE IF NOT EXISTS bench.big (k int, c int, v text, PRIMARY KEY (k, c))',
+);
+const text = 'x'.repeat(ROW_BYTES);
+for (let c = 0; c < ROWS; c++) {
+  await setup.query(`INSERT INTO bench.big (k, c, v) VALUES (1, ${c}, '${text}')`);
+}
+setup.close();
+
+// --- the pipe, then the proxy --------------------------------------------------------------------
+
+const results: Figures[] = [];
+const pipePort = await freePort();
+const pipe = await start(
+  ['--import', 'tsx', 'bench/helpers/byte-pipe.ts', String(pipePort), node.host, String(node.port)],
+  'pipe is ready',
+);
+results.push(await measure('plain Node.js byte pipe', pipePort, pipe.pid!, true));
+await stop(pipe);
+
+const profileDir = mkdtempSync(join(tmpdir(), 'large-results-'));
+const proxyPort = await freePort();
+const spawnedAt = performance.now();
+const proxy = await start(
+  [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    profileDir,
+    '--import',
+    'tsx',
+    'src/main.ts',
+    '--contact-points',
+    node.host,
+    '--port',
+    String(node.port),
+    '--username',
+    'token',
+    '--password',
+    token,
+    '--bind',
+    `127.0.0.1:${proxyPort}`,
+  ],
+  'proxy is ready',
+);
+results.push(await measure('through the proxy', proxyPort, proxy.pid!, false));
+await stop(proxy);
+await sim.close();
+
+console.log(
+  `\nLarge results: ${CONNECTIONS} raw connection(s) x ${IN_FLIGHT} EXECUTEs in flight, ` +
+    `answers of ${Math.round(results[0]!.answerBytes)} bytes, ${SECONDS} s each`,
+);
+for (const r of results) {
+  console.log(
+    `${r.label.padEnd(28)} ${Math.round(r.perSecond).toString().padStart(7)} answers/s  ` +
+      `${r.cpuPerAnswer.toFixed(1).padStart(7)} µs CPU/answer  (${(r.cpuShare * 100).toFixed(0)}% of a core)`,
+  );
+}
+// The main thread's profile is the largest (tsx's loader thread writes one too). Only its samples
+// of the measured window count (the profile starts a few ms after the spawn: close enough).
+const profile = readdirSync(profileDir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .map((f) => join(profileDir, f))
+  .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+if (profile !== undefined) {
+  console.log(`\nProxy profile ${profile}, the measured window:`);
+  console.log(
+    summariseProfile(profile, Number(values.top), {
+      from: windowStart - spawnedAt,
+      to: windowEnd - spawnedAt,
+    }),
+  );
+}
+process.exit(0);
