@@ -99,12 +99,12 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** CPU time of a process so far, in microseconds (utime + stime). */
-function cpuMicros(pid: number): number {
+/** CPU time of a process so far, in microseconds: user (utime) and system (stime). */
+function cpuMicros(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of stat(5); fields[0] here is field 3.
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
+  return { user: Number(fields[11]) * CLOCK_TICK_US, system: Number(fields[12]) * CLOCK_TICK_US };
 }
 
 async function freePort(): Promise<number> {
@@ -246,6 +246,7 @@ interface Figures {
   label: string;
   perSecond: number;
   cpuPerAnswer: number;
+  systemPerAnswer: number;
   answerBytes: number;
   cpuShare: number;
 }
@@ -271,7 +272,9 @@ async function measure(label: string, port: number, pid: number, auth: boolean):
   await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000)));
   windowEnd = performance.now();
   const micros = (windowEnd - t0) * 1000;
-  const cpu = cpuMicros(pid) - cpuBefore;
+  const cpuAfter = cpuMicros(pid);
+  const system = cpuAfter.system - cpuBefore.system;
+  const cpu = cpuAfter.user - cpuBefore.user + system;
   const answered = clients.reduce((n, c) => n + c.answered, 0) - answeredBefore;
   const bytes = clients.reduce((n, c) => n + c.bytes, 0) - bytesBefore;
   for (const c of clients) c.close();
@@ -279,6 +282,7 @@ async function measure(label: string, port: number, pid: number, auth: boolean):
     label,
     perSecond: (answered * 1e6) / micros,
     cpuPerAnswer: cpu / answered,
+    systemPerAnswer: system / answered,
     answerBytes: bytes / answered,
     cpuShare: cpu / micros,
   };
@@ -345,7 +349,8 @@ console.log(
 for (const r of results) {
   console.log(
     `${r.label.padEnd(28)} ${Math.round(r.perSecond).toString().padStart(7)} answers/s  ` +
-      `${r.cpuPerAnswer.toFixed(1).padStart(7)} µs CPU/answer  (${(r.cpuShare * 100).toFixed(0)}% of a core)`,
+      `${r.cpuPerAnswer.toFixed(1).padStart(7)} µs CPU/answer (${r.systemPerAnswer.toFixed(1)} in the kernel)  ` +
+      `${(r.cpuShare * 100).toFixed(0)}% of a core`,
   );
 }
 // The main thread's profile is the largest (tsx's loader thread writes one too). Only its samples
