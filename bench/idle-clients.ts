@@ -2,7 +2,8 @@
 // as a child process (`node --import tsx src/main.ts`, test/e2e/helpers/proxy-process.ts), so its
 // RSS and descriptors are its own. N client connections on 127.0.0.1 each complete STARTUP ->
 // READY (v4) and then stay idle; the proxy's RSS is sampled before and after (median of a few
-// samples after a settle of about 2 s: there is no IPC to force a GC), with its descriptors.
+// samples after a settle of about 2 s, each after a full GC: the proxy is started with
+// --expose-gc and a preload that collects on SIGUSR2), with its descriptors.
 //
 //   npx tsx bench/idle-clients.ts [--clients 10000] [--concurrency 200] [--settle-ms 2000]
 //
@@ -98,13 +99,14 @@ function openReady(port: number): Promise<Socket> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Median of a few RSS samples, after `settleMs`. */
+/** Median of a few RSS samples, after `settleMs`, each after a full GC in the proxy. */
 async function settledRss(proxy: ProxyProcess): Promise<number> {
   await sleep(settleMs);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
+    process.kill(proxy.pid, 'SIGUSR2');
+    await sleep(300);
     samples.push(proxy.rss());
-    await sleep(200);
   }
   samples.sort((a, b) => a - b);
   return samples[2]!;
@@ -117,6 +119,15 @@ const deadline = setTimeout(() => {
   process.exit(1);
 }, RUN_DEADLINE_MS);
 deadline.unref();
+
+// The proxy inherits this environment: a full GC on SIGUSR2. The preload is plain JavaScript in a
+// data: URL, since NODE_OPTIONS preloads run before the proxy's own `--import tsx`.
+const GC_ON_SIGNAL = `data:text/javascript,${encodeURIComponent(
+  "process.on('SIGUSR2',()=>globalThis.gc?.())",
+)}`;
+process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, '--expose-gc', `--import=${GC_ON_SIGNAL}`]
+  .filter((o) => o !== undefined && o !== '')
+  .join(' ');
 
 const sim = await startSimulator({ nodes: 1 });
 let proxy: ProxyProcess | undefined;

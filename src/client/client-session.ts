@@ -256,12 +256,6 @@ export class ClientSession {
   private readonly prepared: PreparedRegistry;
   private readonly log: ClientLog;
   private readonly onCloseCallback: (() => void) | undefined;
-  private readonly connectionAddress: string;
-  private readonly connectionPort: number | undefined;
-  /** The highest version clients may use: the version of errors sent before one is fixed. */
-  private readonly highestVersion: number;
-  /** "3/v3, 4/v4": what the unsupported-version error and SUPPORTED list. */
-  private readonly versionList: string[];
   private readonly rewriteEnabled: boolean;
 
   /** The connection's protocol version; 0 until the first frame fixes it. */
@@ -312,6 +306,8 @@ export class ClientSession {
   private closeTimer: NodeJS.Timeout | undefined;
   /** The first header bytes, kept for a first frame whose version the decoder cannot read. */
   private firstBytes: Buffer | undefined;
+  /** Given to the memory budget while PAUSE_MEMORY holds; made the first time it does. */
+  private onMemoryAvailable: (() => void) | undefined;
 
   constructor(options: ClientSessionOptions) {
     this.backend = options.backend;
@@ -325,12 +321,7 @@ export class ClientSession {
     this.responseEstimate = this.limits.maxOutputBytes * INITIAL_RESPONSE_ESTIMATE_FRACTION;
     this.onCloseCallback = options.onClose;
     this.rewriteEnabled = options.config.unsupportedWriteConsistencies.size > 0;
-    const versions = [...options.backend.info.clientVersions].sort((a, b) => a - b);
-    this.highestVersion = versions[versions.length - 1] ?? 4;
-    this.versionList = versions.map((v) => `${v}/${versionName(v)}`);
     const socket = options.socket;
-    this.connectionAddress = plainAddress(socket.localAddress);
-    this.connectionPort = socket.localPort;
     // Registered before FramedSocket's own listener, so these bytes are known when its decoder
     // refuses the very first frame (a v1/v2/v6 header) and the reply wants its stream id.
     socket.once('data', (chunk: Buffer) => {
@@ -395,6 +386,8 @@ export class ClientSession {
       }
       this.version = version;
       this.v5 = usesSegments(version);
+      // Only a first frame the decoder refuses needs them (onConnectionError).
+      this.firstBytes = undefined;
     } else if (version !== this.version) {
       throw malformed(
         `Invalid message version. Got ${versionName(version)} but previous messages on this ` +
@@ -477,13 +470,29 @@ export class ClientSession {
 
   // --- handshake -------------------------------------------------------------------------------
 
+  /** The versions clients may use, lowest first (worked out when asked: OPTIONS and refusals). */
+  private clientVersions(): number[] {
+    return [...this.backend.info.clientVersions].sort((a, b) => a - b);
+  }
+
+  /** The highest version clients may use: the version of errors sent before one is fixed. */
+  private highestVersion(): number {
+    const versions = this.clientVersions();
+    return versions[versions.length - 1] ?? 4;
+  }
+
+  /** "3/v3, 4/v4": what the unsupported-version error and SUPPORTED list. */
+  private versionList(): string[] {
+    return this.clientVersions().map((v) => `${v}/${versionName(v)}`);
+  }
+
   private supportedOptions(): Map<string, string[]> {
     const info = this.backend.info;
     const options = new Map<string, string[]>([
       ['CQL_VERSION', [info.cqlVersion]],
       // v5 compresses segments, with LZ4 only (spec v5 §2.2).
       ['COMPRESSION', this.v5 ? ['lz4'] : ['lz4', 'snappy']],
-      ['PROTOCOL_VERSIONS', this.versionList],
+      ['PROTOCOL_VERSIONS', this.versionList()],
     ]);
     if (info.productType !== undefined && info.productType !== '') {
       options.set('PRODUCT_TYPE', [info.productType]);
@@ -500,7 +509,7 @@ export class ClientSession {
     this.fatal(
       streamId,
       `Invalid or unsupported protocol version (${version}); supported versions are ` +
-        `(${this.versionList.join(', ')})`,
+        `(${this.versionList().join(', ')})`,
     );
   }
 
@@ -902,11 +911,15 @@ export class ClientSession {
   }
 
   private tableContext(): SystemTableContext {
+    // Read off the socket when a system table is asked for, not kept per connection: the socket
+    // is open while its requests are answered.
+    const socket = this.framed.socket;
+    const connectionPort = socket.localPort;
     return {
       info: this.backend.info,
       topology: this.topology,
-      connectionAddress: this.connectionAddress,
-      ...(this.connectionPort === undefined ? {} : { connectionPort: this.connectionPort }),
+      connectionAddress: plainAddress(socket.localAddress),
+      ...(connectionPort === undefined ? {} : { connectionPort }),
       version: this.version,
     };
   }
@@ -1060,12 +1073,8 @@ export class ClientSession {
   private holdForMemory(): void {
     if ((this.pausedFor & PAUSE_MEMORY) !== 0) return;
     this.setPaused(this.pausedFor | PAUSE_MEMORY);
-    this.budget.whenAvailable(this.onMemoryAvailable);
+    this.budget.whenAvailable((this.onMemoryAvailable ??= () => this.unpause(PAUSE_MEMORY)));
   }
-
-  private readonly onMemoryAvailable = (): void => {
-    this.unpause(PAUSE_MEMORY);
-  };
 
   /** A request on a stream id whose earlier request is still in flight: refused, not forwarded. */
   private refuseDuplicateStream(streamId: number): void {
@@ -1284,7 +1293,7 @@ export class ClientSession {
   /** Answers with an error, then closes the connection once the answer is out. */
   private fatal(streamId: number, message: string, code: number = ErrorCode.PROTOCOL_ERROR): void {
     if (this.closing) return;
-    const version = this.version === 0 ? this.highestVersion : this.version;
+    const version = this.version === 0 ? this.highestVersion() : this.version;
     try {
       this.framed.write(errorFrame(version, streamId, { code, message }));
     } catch (err) {
@@ -1342,7 +1351,7 @@ export class ClientSession {
   private onClosed(): void {
     this.closing = true;
     this.dropWaiting();
-    this.budget.cancel(this.onMemoryAvailable);
+    if (this.onMemoryAvailable !== undefined) this.budget.cancel(this.onMemoryAvailable);
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.unsubscribeEvents?.();
     this.unsubscribeEvents = undefined;

@@ -1,10 +1,14 @@
 // The stream ids of one client connection's requests in flight, to refuse a second request on an
 // id that is still in use (its answer could not be told apart from the first one's). A bitset
 // indexed by the id's 16 bits, grown to the highest id seen: drivers number their streams from 0,
-// so a connection costs a few hundred bytes, and at most 8 KiB for the whole id space.
+// so a connection costs a few hundred bytes, and at most 8 KiB for the whole id space. The words
+// are allocated with the first request: a connection that never forwards one holds none.
+
+/** Every set starts with this one, empty and shared: an idle connection holds no words. */
+const NO_BITS = new Uint32Array(0);
 
 export class StreamSet {
-  private bits = new Uint32Array(8);
+  private bits = NO_BITS;
 
   /** Whether `streamId` is in flight. */
   has(streamId: number): boolean {
@@ -27,7 +31,7 @@ export class StreamSet {
   }
 
   private grow(word: number): void {
-    let length = this.bits.length;
+    let length = Math.max(this.bits.length, 8);
     while (length <= word) length *= 2;
     const grown = new Uint32Array(Math.min(length, 2048));
     grown.set(this.bits);

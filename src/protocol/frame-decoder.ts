@@ -39,8 +39,8 @@ export class FrameDecoder {
   /** Value the direction bit must have, or -1 for either. */
   private readonly directionBit: number;
 
-  /** Bytes of a header cut short at the end of a chunk (fewer than 9). */
-  private readonly headerScratch = Buffer.alloc(HEADER_LENGTH);
+  /** Bytes of a header cut short at the end of a chunk (fewer than 9); made the first time. */
+  private headerScratch: Buffer | undefined;
   private headerFilled = 0;
   /** The frame being assembled across chunks: its bytes so far, in a buffer that grows. */
   private partial: Buffer | null = null;
@@ -51,18 +51,15 @@ export class FrameDecoder {
   /** Set by detach(): stop at the current frame and keep the rest of the chunk. */
   private detached = false;
   private remainder: Buffer | undefined;
-  /** 1 for each first header byte (version + direction bit) this decoder accepts. */
-  private readonly acceptedFirstBytes = new Uint8Array(256);
+  /** 1 for each first header byte (version + direction bit) this decoder accepts (shared). */
+  private readonly acceptedFirstBytes: Uint8Array;
 
   constructor(options: FrameDecoderOptions) {
     this.onFrame = options.onFrame;
     this.maxBodyLength = checkedMaxBody(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
     this.directionBit =
       options.direction === undefined ? -1 : options.direction === 'response' ? RESPONSE_BIT : 0;
-    for (let first = 0; first < 256; first++) {
-      const directionOk = this.directionBit < 0 || (first & RESPONSE_BIT) === this.directionBit;
-      if (directionOk && isKnownVersion(first & 0x7f)) this.acceptedFirstBytes[first] = 1;
-    }
+    this.acceptedFirstBytes = acceptedFirstBytesFor(this.directionBit);
   }
 
   /** True while part of a frame is buffered. */
@@ -136,14 +133,15 @@ export class FrameDecoder {
     const length = chunk.length;
 
     if (this.headerFilled > 0) {
+      const scratch = this.headerScratch!;
       const take = Math.min(HEADER_LENGTH - this.headerFilled, length);
-      chunk.copy(this.headerScratch, this.headerFilled, 0, take);
+      chunk.copy(scratch, this.headerFilled, 0, take);
       this.headerFilled += take;
       offset = take;
       if (this.headerFilled < HEADER_LENGTH) return;
       this.headerFilled = 0;
-      const bodyLength = this.checkHeader(this.headerScratch, 0);
-      this.startPartial(this.headerScratch, 0, HEADER_LENGTH, HEADER_LENGTH + bodyLength);
+      const bodyLength = this.checkHeader(scratch, 0);
+      this.startPartial(scratch, 0, HEADER_LENGTH, HEADER_LENGTH + bodyLength);
     }
 
     if (this.partial !== null) {
@@ -193,7 +191,7 @@ export class FrameDecoder {
       // Check the version byte now: a v1/v2 peer sends 8-byte headers, and a short OPTIONS would
       // otherwise wait forever for a ninth byte instead of getting its "unsupported version" answer.
       this.checkFirstByte(chunk.readUInt8(offset));
-      chunk.copy(this.headerScratch, 0, offset, length);
+      chunk.copy((this.headerScratch ??= Buffer.alloc(HEADER_LENGTH)), 0, offset, length);
       this.headerFilled = length - offset;
     }
   }
@@ -263,6 +261,26 @@ export class FrameDecoder {
   private fail(message: string): never {
     throw new ProtocolError(ProtocolErrorCode.MALFORMED, message);
   }
+}
+
+/**
+ * The first header bytes accepted for a direction bit (-1: either), by first byte: built once per
+ * direction and shared by every decoder, so a connection does not carry a table of its own.
+ */
+const ACCEPTED_FIRST_BYTES = new Map<number, Uint8Array>();
+
+/** Exported for tests: the shared table for a direction bit (-1, 0 or RESPONSE_BIT). */
+export function acceptedFirstBytesFor(directionBit: number): Uint8Array {
+  let table = ACCEPTED_FIRST_BYTES.get(directionBit);
+  if (table === undefined) {
+    table = new Uint8Array(256);
+    for (let first = 0; first < 256; first++) {
+      const directionOk = directionBit < 0 || (first & RESPONSE_BIT) === directionBit;
+      if (directionOk && isKnownVersion(first & 0x7f)) table[first] = 1;
+    }
+    ACCEPTED_FIRST_BYTES.set(directionBit, table);
+  }
+  return table;
 }
 
 function checkedMaxBody(maxFrameLength: number): number {

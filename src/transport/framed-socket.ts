@@ -60,8 +60,14 @@ export class FramedSocket {
   private closedFlag = false;
   private readonly highWaterMark: number;
   private maxFrameLength: number;
-  /** Frame bytes of each flush handed to the socket whose write callback has not come yet. */
-  private readonly inSocket: number[] = [];
+  /**
+   * Frame bytes of each flush handed to the socket whose write callback has not come yet, oldest
+   * first: the oldest in inSocketFirst, the others (rare: the kernel is slower than the event
+   * loop) in inSocketRest, made the first time there are two.
+   */
+  private inSocketCount = 0;
+  private inSocketFirst = 0;
+  private inSocketRest: number[] | undefined;
   private inSocketBytes = 0;
   /** Frame bytes the kernel has taken since the socket opened: progress, for write timeouts. */
   private flushed = 0;
@@ -87,7 +93,8 @@ export class FramedSocket {
       this.dropQueued();
       options.onClose();
     });
-    socket.on('drain', () => options.onDrain?.());
+    const onDrain = options.onDrain;
+    if (onDrain !== undefined) socket.on('drain', () => onDrain());
   }
 
   get closed(): boolean {
@@ -141,7 +148,8 @@ export class FramedSocket {
     this.pending = [];
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
-    this.inSocket.push(bytes);
+    if (this.inSocketCount++ === 0) this.inSocketFirst = bytes;
+    else (this.inSocketRest ??= []).push(bytes);
     this.inSocketBytes += bytes;
     if (this.outgoingSegments !== undefined) {
       this.socket.write(encodeSegments(frames, this.outgoingSegments), this.writtenCallback);
@@ -160,7 +168,11 @@ export class FramedSocket {
   /** One flush reached the kernel (or failed with the socket, which 'close' accounts for). */
   private readonly writtenCallback = (): void => {
     if (this.closedFlag) return;
-    const bytes = this.inSocket.shift() ?? 0;
+    let bytes = 0;
+    if (this.inSocketCount > 0) {
+      bytes = this.inSocketFirst;
+      this.inSocketFirst = --this.inSocketCount > 0 ? this.inSocketRest!.shift()! : 0;
+    }
     this.inSocketBytes -= bytes;
     this.flushed += bytes;
     this.onQueuedBytes?.(-bytes);
@@ -193,7 +205,9 @@ export class FramedSocket {
     this.droppedAtClose = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inSocket.length = 0;
+    this.inSocketCount = 0;
+    this.inSocketFirst = 0;
+    this.inSocketRest = undefined;
     this.inSocketBytes = 0;
     if (bytes > 0) this.onQueuedBytes?.(-bytes);
   }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameDecoder, INITIAL_PARTIAL_CAPACITY } from '../../src/protocol/frame-decoder.js';
+import {
+  FrameDecoder,
+  INITIAL_PARTIAL_CAPACITY,
+  acceptedFirstBytesFor,
+} from '../../src/protocol/frame-decoder.js';
 import { ProtocolError, ProtocolErrorCode } from '../../src/protocol/errors.js';
 import { chunkings, detached, hex } from '../helpers/chunking.js';
 
@@ -350,4 +354,42 @@ describe('FrameDecoder.detach', () => {
       expect(() => decoder.push(AFTER)).toThrow(/after detach/);
     });
   }
+});
+
+describe('FrameDecoder memory per instance', () => {
+  /** The decoder's private fields, read for what they hold (not part of its interface). */
+  type Internals = { acceptedFirstBytes: Uint8Array; headerScratch: Buffer | undefined };
+  const internals = (d: FrameDecoder): Internals => d as unknown as Internals;
+
+  it('shares one table of accepted first bytes per direction', () => {
+    const onFrame = (): void => undefined;
+    const requests = [1, 2, 3].map(() => new FrameDecoder({ direction: 'request', onFrame }));
+    const responses = [1, 2].map(() => new FrameDecoder({ direction: 'response', onFrame }));
+    const either = new FrameDecoder({ onFrame });
+    const table = internals(requests[0]!).acceptedFirstBytes;
+    for (const d of requests) expect(internals(d).acceptedFirstBytes).toBe(table);
+    expect(internals(responses[1]!).acceptedFirstBytes).toBe(
+      internals(responses[0]!).acceptedFirstBytes,
+    );
+    expect(internals(responses[0]!).acceptedFirstBytes).not.toBe(table);
+    // The tables still tell the directions apart: v4 request 0x04, v4 response 0x84.
+    expect(table[0x04]).toBe(1);
+    expect(table[0x84]).toBe(0);
+    expect(internals(responses[0]!).acceptedFirstBytes[0x84]).toBe(1);
+    expect(internals(either).acceptedFirstBytes[0x04]).toBe(1);
+    expect(internals(either).acceptedFirstBytes[0x84]).toBe(1);
+    expect(acceptedFirstBytesFor(0)).toBe(table);
+  });
+
+  it('makes its header scratch only when a header is cut by the end of a chunk', () => {
+    const frames: Buffer[] = [];
+    const decoder = new FrameDecoder({ direction: 'request', onFrame: (f) => frames.push(f) });
+    const query = frame(0x04, 7, 0x07, Buffer.from('abcd'));
+    decoder.push(query);
+    expect(internals(decoder).headerScratch).toBeUndefined();
+    decoder.push(query.subarray(0, 4));
+    expect(internals(decoder).headerScratch).toBeDefined();
+    decoder.push(query.subarray(4));
+    expect(frames.map((f) => Buffer.from(f))).toEqual([query, query]);
+  });
 });

@@ -126,6 +126,39 @@ describe('FramedSocket', () => {
     client.destroy();
   });
 
+  it('counts queued bytes exactly with several flushes in the socket at once', async () => {
+    const { serverSocket, client } = await pair();
+    client.pause();
+    const deltas: number[] = [];
+    const framed = new FramedSocket(serverSocket, {
+      incoming: 'request',
+      maxFrameLength: 1024,
+      onFrame: () => undefined,
+      onError: () => undefined,
+      onClose: () => undefined,
+      onQueuedBytes: (d) => deltas.push(d),
+    });
+    // A peer that does not read: each turn's flush stays in the socket, three of them at once.
+    const frameBytes = 8 * 1024 * 1024;
+    const big = Buffer.alloc(frameBytes);
+    for (let turn = 0; turn < 3; turn++) {
+      framed.write(big);
+      framed.flush();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(framed.queuedBytes).toBe(3 * frameBytes - framed.flushedBytes);
+    // More than the kernel buffers take: at least two flushes wait for their write callback.
+    expect(framed.queuedBytes).toBeGreaterThanOrEqual(2 * frameBytes);
+    let read = 0;
+    client.on('data', (c: Buffer) => (read += c.length));
+    client.resume();
+    await until(() => framed.queuedBytes === 0, 'everything written');
+    expect(framed.flushedBytes).toBe(3 * frameBytes);
+    expect(deltas.reduce((a, b) => a + b, 0)).toBe(0);
+    await until(() => read === 3 * frameBytes, 'everything read');
+    client.destroy();
+  });
+
   it('calls onClose once when the peer goes away', async () => {
     const { serverSocket, client } = await pair();
     let closes = 0;
