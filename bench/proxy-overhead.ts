@@ -2,7 +2,8 @@
 // flight per connection) directly to the simulated nodes, then through the proxy, against a
 // simulator whose EXECUTEs cost nothing (bench/helpers/sim-void.ts), so the figures show the
 // forwarding path rather than the storage engine. Bounded in time; prints its figures.
-// Run: npm run bench:overhead [-- --seconds 3 --connections 4]
+// Run: npm run bench:overhead [-- --seconds 3 --connections 4 --workers 2]
+// --workers N (> 1) also measures a proxy started with --workers N, next to the one-process one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -21,10 +22,12 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
+const WORKERS = Number(values.workers);
 const IN_FLIGHT = 128;
 
 const children: ChildProcess[] = [];
@@ -230,23 +233,29 @@ await setup.request(
 );
 setup.close();
 
-const proxyPort = await freePort();
-await start(
-  [
-    'src/main.ts',
-    '--contact-points',
-    nodes[0]!.host,
-    '--port',
-    String(info.port),
-    '--username',
-    'token',
-    '--password',
-    info.token,
-    '--bind',
-    `127.0.0.1:${proxyPort}`,
-  ],
-  (l) => l.includes('proxy is ready'),
-);
+async function startProxy(extra: string[]): Promise<number> {
+  const port = await freePort();
+  await start(
+    [
+      'src/main.ts',
+      '--contact-points',
+      nodes[0]!.host,
+      '--port',
+      String(info.port),
+      '--username',
+      'token',
+      '--password',
+      info.token,
+      '--bind',
+      `127.0.0.1:${port}`,
+      ...extra,
+    ],
+    (l) => l.includes('proxy is ready'),
+  );
+  return port;
+}
+const proxyPort = await startProxy([]);
+const workersPort = WORKERS > 1 ? await startProxy(['--workers', String(WORKERS)]) : undefined;
 
 const rows = [
   await measure('direct to the simulated nodes', nodes, info.token),
@@ -256,6 +265,15 @@ const rows = [
     undefined,
   ),
 ];
+if (workersPort !== undefined) {
+  rows.push(
+    await measure(
+      `through the proxy, --workers ${WORKERS}`,
+      [{ host: '127.0.0.1', port: workersPort }],
+      undefined,
+    ),
+  );
+}
 console.log(
   `\nProxy overhead: ${CONNECTIONS} raw connections x ${IN_FLIGHT} EXECUTEs in flight, nodes answer Void at once`,
 );

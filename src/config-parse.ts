@@ -7,6 +7,7 @@
 // there the file overrides flags and environment (cql-proxy-behaviour.md §1); we do not, because a
 // flag typed on the command line should win over a file written long ago.
 
+import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { quoteName, safeName } from './config-names.js';
 import { YamlError, parseYaml, type YamlNode } from './config-yaml.js';
@@ -736,6 +737,7 @@ function buildConfig(sources: Sources): Config {
   const logLevel = resolveLogLevel(r, sources);
   const healthCheck = r.bool('health-check');
   const metrics = r.bool('metrics');
+  const workers = r.required('workers', parseWorkers);
   const httpBind = r.required('http-bind', (t) =>
     parseHostPort(t, 8000, { emptyHost: '0.0.0.0', minPort: 0 }),
   );
@@ -888,6 +890,7 @@ function buildConfig(sources: Sources): Config {
     healthCheck,
     metrics,
     httpBind,
+    workers,
     logLevel,
     maxFrameLength,
     clientAuth,
@@ -904,6 +907,15 @@ function buildConfig(sources: Sources): Config {
     tcpKeepAliveMs,
   };
 }
+
+/** --workers: a count, or auto for one per CPU the process may use. */
+function parseWorkers(text: string): number {
+  if (text.trim().toLowerCase() === 'auto') return Math.max(1, availableParallelism());
+  return parseInteger(text, 1, MAX_WORKERS);
+}
+
+/** More processes than this is a typo, not a deployment. */
+const MAX_WORKERS = 256;
 
 function shownValue(r: Reader, name: string): string {
   const s = r.setting(name);

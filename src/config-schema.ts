@@ -621,6 +621,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: ':8000',
     help: 'HTTP server for health and metrics (an IP gets port 8000)',
   },
+  {
+    name: 'workers',
+    env: 'WORKERS',
+    group: 'Operations',
+    shape: 'value',
+    arg: '<n|auto>',
+    default: '1',
+    ours: true,
+    help: 'processes sharing the client port (auto: one per CPU); upstream connections multiply by n, and --max-client-connections and --memory-budget are split between them',
+  },
 ];
 
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(

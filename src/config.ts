@@ -90,6 +90,11 @@ export interface Config {
   healthCheck: boolean;
   metrics: boolean;
   httpBind: { host: string; port: number };
+  /**
+   * Processes serving clients (--workers; auto: os.availableParallelism()). 1: this process alone,
+   * no cluster module; more: src/ops/workers.ts.
+   */
+  workers: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Largest accepted frame, header included. */
   maxFrameLength: number;

@@ -9,7 +9,8 @@ import { parseConfig } from './config-parse.js';
 import { ProxyError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
 import { handleShutdownSignals } from './ops/shutdown.js';
-import { startProxy, type RunningProxy } from './proxy.js';
+import type { WorkerHandle } from './ops/workers.js';
+import { startProxy, type ProxyTuning, type RunningProxy } from './proxy.js';
 import { handleReloadSignal } from './tls/reload-signal.js';
 
 const PROGRAM = 'cql-proxy-ts';
@@ -37,12 +38,35 @@ async function main(): Promise<void> {
     process.exitCode = parsed.exitCode;
     return;
   }
-  const config = parsed.config;
-  const logger = createLogger({ level: config.logLevel });
+  let config = parsed.config;
+  let logger = createLogger({ level: config.logLevel });
+  const tuning: ProxyTuning = {};
+  let worker: WorkerHandle | undefined;
+  if (config.workers > 1) {
+    // --workers N > 1: this process forks N workers and serves no CQL (src/ops/workers.ts); each
+    // worker runs the code below with its share of the limits. Loaded only here: with one
+    // worker, nothing of node:cluster is even imported.
+    const workers = await import('./ops/workers.js');
+    if (!workers.isWorkerProcess()) {
+      try {
+        await workers.runPrimary(config, logger, { exit: (code) => process.exit(code) });
+      } catch (err) {
+        if (!ProxyError.isProxyError(err)) throw err;
+        logger.flush();
+        process.stderr.write(`${PROGRAM}: ${err.message}\n`);
+        process.exit(1);
+      }
+      return;
+    }
+    worker = workers.workerHandle(logger);
+    config = workers.workerConfig(config);
+    logger = logger.child({ worker: worker.id });
+    tuning.worker = worker.tuning;
+  }
 
   let proxy: RunningProxy;
   try {
-    proxy = await startProxy(config, logger);
+    proxy = await startProxy(config, logger, tuning);
   } catch (err) {
     if (ProxyError.isProxyError(err)) {
       logger.flush();
@@ -51,6 +75,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  worker?.started(proxy);
 
   // SIGTERM/SIGINT drain, then exit 0; a second signal exits at once with 128 + its number
   // (src/ops/shutdown.ts says why).
@@ -60,6 +85,7 @@ async function main(): Promise<void> {
     exit: (code) => process.exit(code),
     reportError: (err) =>
       process.stderr.write(`${PROGRAM}: error while shutting down: ${errorMessage(err)}\n`),
+    ...(worker === undefined ? {} : { source: worker.signals }),
   });
   // SIGHUP re-reads the client TLS files (src/tls/reload-signal.ts); without client TLS it keeps
   // its default, ending the process.

@@ -61,6 +61,11 @@ export const UPSTREAM_MAX_FRAME_LENGTH = 256 * 1024 * 1024;
 export interface ProxyTuning {
   /** Keyspace sessions unused this long close their connections (default 10 minutes). */
   sessionIdleMs?: number;
+  /**
+   * Set in a worker of --workers N (src/ops/workers.ts): no HTTP server (the primary serves it),
+   * and the start-up fields go to `ready` rather than the "proxy is ready" line.
+   */
+  worker?: { ready(fields: Record<string, unknown>): void };
 }
 
 export async function startProxy(
@@ -69,7 +74,9 @@ export async function startProxy(
   tuning: ProxyTuning = {},
 ): Promise<RunningProxy> {
   // First, so that a taken --http-bind fails before anything connects.
-  const operations = await startOperations(config, logger.child({ component: 'ops' }));
+  const operations = await startOperations(config, logger.child({ component: 'ops' }), {
+    http: tuning.worker === undefined,
+  });
   try {
     return await startServing(config, logger, operations, tuning);
   } catch (err) {
@@ -125,18 +132,17 @@ async function startServing(
   }
   const tls = clientTls;
   const info = cluster.info;
-  logger.info(
-    {
-      ...description,
-      nodes: cluster.nodeList.map((n) => n.address ?? n.key),
-      protocolVersion: versionName(info.protocolVersion),
-      clientVersions: info.clientVersions.map(versionName),
-      releaseVersion: info.releaseVersion,
-      dataCenter: info.dataCenter,
-      listen: `${clientSide.host}:${clientSide.port}`,
-    },
-    'proxy is ready',
-  );
+  const ready = {
+    ...description,
+    nodes: cluster.nodeList.map((n) => n.address ?? n.key),
+    protocolVersion: versionName(info.protocolVersion),
+    clientVersions: info.clientVersions.map(versionName),
+    releaseVersion: info.releaseVersion,
+    dataCenter: info.dataCenter,
+    listen: `${clientSide.host}:${clientSide.port}`,
+  };
+  if (tuning.worker === undefined) logger.info(ready, 'proxy is ready');
+  else tuning.worker.ready(ready);
   operations.running(cluster, clientSide);
   warnIfOpen(config, clientSide.host, logger);
   return {

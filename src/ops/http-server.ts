@@ -10,7 +10,11 @@ import type { HealthAnswer } from './health.js';
 
 export interface OpsRoutes {
   /** Serve liveness and readiness (cql-proxy's --health-check). */
-  health?: { liveness: () => HealthAnswer; readiness: () => HealthAnswer };
+  health?: {
+    liveness: () => HealthAnswer;
+    /** Async with --workers N: the primary asks every worker. */
+    readiness: () => HealthAnswer | Promise<HealthAnswer>;
+  };
   /** Serve /metrics (--metrics). */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }

@@ -3,7 +3,14 @@
 // plain counters (RequestStats, the cluster's and the listener's counters), and every metric
 // below reads them in its collect() callback when /metrics is scraped.
 
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Registry,
+  collectDefaultMetrics,
+  type Aggregator,
+  type Metric,
+} from 'prom-client';
 import { ErrorCode, opcodeName } from '../protocol/constants.js';
 import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../upstream/session.js';
 import { LATENCY_BUCKETS_SECONDS, RequestStats, type LatencySnapshot } from './request-stats.js';
@@ -336,6 +343,7 @@ export class ProxyMetrics {
       help: 'Whether the proxy has a connection to each node (1) or not (0)',
       labelNames: ['node', 'address'] as const,
       registers,
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const s of cluster()?.nodeStates() ?? []) {
@@ -348,12 +356,14 @@ export class ProxyMetrics {
       `${p}control_connection_up`,
       'Whether the control connection is up',
       clusterValue((c) => (c.controlConnected ? 1 : 0)),
+      'min',
     );
     gauge(
       registers,
       `${p}control_connection_outage_seconds`,
       'How long the control connection has been down (0 while up)',
       clusterValue((c) => c.controlOutageMs / 1000),
+      'max',
     );
     counter(
       registers,
@@ -366,6 +376,7 @@ export class ProxyMetrics {
       help: 'The cluster the proxy reached: negotiated protocol version, release version, data center',
       labelNames: ['protocol_version', 'release_version', 'data_center'] as const,
       registers,
+      aggregator: 'max',
       collect() {
         this.reset();
         const info = cluster()?.info;
@@ -443,7 +454,13 @@ export class ProxyMetrics {
 
     const ready = options.ready;
     if (ready !== undefined) {
-      gauge(registers, `${p}ready`, 'Whether /readiness answers 200', () => (ready() ? 1 : 0));
+      gauge(
+        registers,
+        `${p}ready`,
+        'Whether /readiness answers 200',
+        () => (ready() ? 1 : 0),
+        'min',
+      );
     }
 
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -545,6 +562,7 @@ export class ProxyMetrics {
       `${p}memory_budget_exhausted`,
       '1 while the memory budget is spent and no client is read',
       value((r) => (r.memory.exhausted ? 1 : 0)),
+      'max',
     );
     new Counter({
       name: `${p}client_auth_total`,
@@ -594,11 +612,22 @@ function counter(registers: Registry[], name: string, help: string, value: () =>
   });
 }
 
-function gauge(registers: Registry[], name: string, help: string, value: () => number): void {
+/**
+ * With --workers N the primary sums the workers' metrics (src/ops/workers.ts); `aggregator` says
+ * otherwise for a gauge whose sum means nothing (a flag: min or max).
+ */
+function gauge(
+  registers: Registry[],
+  name: string,
+  help: string,
+  value: () => number,
+  aggregator: Aggregator = 'sum',
+): void {
   new Gauge({
     name,
     help,
     registers,
+    aggregator,
     collect() {
       this.set(value());
     },

@@ -11,7 +11,9 @@ import {
   isReady,
   liveness,
   readiness,
+  readinessBody,
   type HealthClusterSource,
+  type ReadinessBody,
   type HealthState,
 } from './health.js';
 import { startOpsHttpServer, type OpsHttpServer, type OpsRoutes } from './http-server.js';
@@ -30,6 +32,8 @@ export interface Operations {
   /** Where the HTTP server listens; undefined when it is off. */
   readonly address: { host: string; port: number } | undefined;
   readonly phase: Phase;
+  /** What /readiness would answer now (a worker of --workers N tells the primary). */
+  readinessBody(): ReadinessBody;
   /** The proxy is up: readiness follows the cluster from now on. */
   running(cluster: HealthClusterSource & ClusterMetricsSource, clients: ClientMetricsSource): void;
   /** Shutdown began: readiness fails from now on. */
@@ -37,9 +41,18 @@ export interface Operations {
   close(): Promise<void>;
 }
 
+export interface OperationsOptions {
+  /**
+   * Whether to serve --http-bind (default true). A worker of --workers N does not: the primary
+   * serves health and metrics for all of them (src/ops/workers.ts).
+   */
+  http?: boolean;
+}
+
 export async function startOperations(
   config: OperationsConfig,
   logger: Logger,
+  options: OperationsOptions = {},
 ): Promise<Operations> {
   const state: HealthState = { phase: Phase.STARTING, cluster: undefined, clientConnections: 0 };
   let clients: ClientMetricsSource | undefined;
@@ -63,7 +76,7 @@ export async function startOperations(
     });
   }
   let server: OpsHttpServer | undefined;
-  if (config.healthCheck || config.metrics) {
+  if ((options.http ?? true) && (config.healthCheck || config.metrics)) {
     server = await startOpsHttpServer(config.httpBind, routes, logger);
     logger.info(
       { http: `${server.host}:${server.port}`, paths: server.paths },
@@ -78,6 +91,7 @@ export async function startOperations(
     get phase() {
       return state.phase;
     },
+    readinessBody: () => readinessBody(snapshot(), timeout),
     running(cluster, clientSide) {
       state.cluster = cluster;
       clients = clientSide;

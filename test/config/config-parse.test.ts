@@ -48,6 +48,7 @@ describe('defaults', () => {
       healthCheck: false,
       metrics: false,
       httpBind: { host: '0.0.0.0', port: 8000 },
+      workers: 1,
       logLevel: 'info',
       maxFrameLength: 16 * 1024 * 1024,
       clientAuth: { mode: 'none', explicit: false },
@@ -498,6 +499,7 @@ const FLAG_CASES: FlagCase[] = [
     check: (c) => c.httpBind,
     expected: { host: '127.0.0.2', port: 8000 },
   },
+  { name: 'workers', value: '3', base: CP, check: (c) => c.workers, expected: 3 },
 ];
 
 describe('each option by long flag, short flag, environment variable and YAML key', () => {
