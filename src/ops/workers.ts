@@ -533,8 +533,7 @@ export async function runPrimary(
     }
     const lived = Date.now() - slot.startedAt;
     slot.failures = lived >= STABLE_MS ? 1 : slot.failures + 1;
-    const delay =
-      slot.failures <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.failures - 2));
+    const delay = restartDelayMs(slot.failures);
     slot.restarts++;
     logger.warn(
       { worker: slot.id, pid: slot.pid, code, signal, restartInMs: delay, failures: slot.failures },
@@ -583,6 +582,15 @@ export async function runPrimary(
   }
 
   for (const slot of slots) fork(slot);
+}
+
+/**
+ * How long to wait before restarting a worker that died, after `failures` deaths in a row each
+ * within STABLE_MS of its start: at once the first time, then 0.5 s, 1 s, 2 s ... up to 30 s, so
+ * a worker that cannot live costs a fork every 30 s rather than a busy loop.
+ */
+export function restartDelayMs(failures: number): number {
+  return failures <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (failures - 2));
 }
 
 /** Messages by key, bounded in bytes and in count, least recently set out first. */

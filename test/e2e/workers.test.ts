@@ -11,7 +11,13 @@ import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../sim/simulator.js';
 import { startProxyProcess, type LogLine, type ProxyProcess } from './helpers/proxy-process.js';
-import { RawClient, executeFrame, prepareFrame, resultOf } from './helpers/raw-client.js';
+import {
+  RawClient,
+  executeFrame,
+  prepareFrame,
+  queryFrame,
+  resultOf,
+} from './helpers/raw-client.js';
 import { admin, targetArgs, waitFor, withDeadline } from './helpers/stack.js';
 import { Consistency, ResultKind } from '../../src/protocol/constants.js';
 
@@ -219,9 +225,25 @@ describe('--workers 2', () => {
     expect(row.get('v')).toBe('v3');
   }, 60_000);
 
-  it('drains every worker on SIGTERM and exits 0', async () => {
+  it('drains every worker on SIGTERM and exits 0, answering the requests in flight', async () => {
     const pids = [...workerPids().values()];
+    // Two raw connections (one per worker, as connections alternate), each with a slow request.
+    await admin(sim.info, 'POST', '/faults', { match: 'drain_probe', delayMs: 700, times: 2 });
+    const raws = [await RawClient.connect(proxy.port), await RawClient.connect(proxy.port)];
+    const answers = raws.map((raw) =>
+      raw.send([
+        queryFrame(3, `SELECT v FROM ${KEYSPACE}.kv WHERE k = 1 /* drain_probe */`, {
+          consistency: Consistency.LOCAL_QUORUM,
+        }),
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 200));
     process.kill(proxy.pid, 'SIGTERM');
+    for (const answer of answers) {
+      const [response] = await withDeadline(answer, 10_000, 'the request in flight');
+      expect(resultOf(response!).kind).toBe(ResultKind.ROWS);
+    }
+    for (const raw of raws) raw.close();
     await waitFor(() => proxy.find('stopped').some((l) => l.exitCode === 0), 20_000, 'the stop');
     expect(proxy.find('worker stopped').map((l) => l.code)).toEqual([0, 0]);
     expect(proxy.find('drained: every request read was answered').length).toBe(2);

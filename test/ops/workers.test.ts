@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config-parse.js';
 import type { Config } from '../../src/config.js';
-import { workerConfig } from '../../src/ops/workers.js';
+import { restartDelayMs, workerConfig } from '../../src/ops/workers.js';
 
 function config(argv: string[]): Config {
   const parsed = parseConfig(['--contact-points', '127.0.0.1', ...argv], {}, () => '');
@@ -34,5 +34,13 @@ describe('workerConfig', () => {
   it('takes auto as one worker per CPU', () => {
     expect(config(['--workers', 'auto']).workers).toBeGreaterThanOrEqual(1);
     expect(config([]).workers).toBe(1);
+  });
+});
+
+describe('restartDelayMs', () => {
+  it('restarts at once, then backs off by doubling up to 30 s while the worker keeps dying', () => {
+    expect([1, 2, 3, 4, 5, 8, 20].map(restartDelayMs)).toEqual([
+      0, 500, 1000, 2000, 4000, 30_000, 30_000,
+    ]);
   });
 });
