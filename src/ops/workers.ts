@@ -28,7 +28,6 @@ import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { RunningProxy } from '../proxy.js';
-import { PreparedCache } from '../upstream/prepared-cache.js';
 import { goDuration, liveness, type HealthAnswer, type ReadinessBody } from './health.js';
 import { startOpsHttpServer, type OpsHttpServer, type OpsRoutes } from './http-server.js';
 import type { Logger } from './logger.js';
@@ -198,7 +197,7 @@ export function workerHandle(parent: Logger): WorkerHandle {
     },
     started(running) {
       proxy = running;
-      shares = sharePrepares(running, logger);
+      shares = sharePrepares(running);
       send({ t: 'ready', fields: readyFields });
     },
     signals,
@@ -213,14 +212,10 @@ interface PrepareSharing {
  * Hooks the cluster's prepared statement cache and router: what this worker learns from a client
  * goes to the primary; what the primary relays is added without being sent back.
  */
-function sharePrepares(proxy: RunningProxy, logger: Logger): PrepareSharing | undefined {
-  // The cache is the cluster's own (one per process, shared by its sessions); there is no
-  // accessor for it, and sharing must see exactly the entries Session.rememberPrepared adds.
-  const cache: unknown = Reflect.get(proxy.cluster, 'preparedCache');
-  if (!(cache instanceof PreparedCache)) {
-    logger.warn('prepared statements are not shared between workers: no prepared cache found');
-    return undefined;
-  }
+function sharePrepares(proxy: RunningProxy): PrepareSharing {
+  // The cache is the cluster's own (one per process, shared by its sessions): sharing must see
+  // exactly the entries Session.rememberPrepared adds.
+  const cache = proxy.cluster.preparedCache;
   const set = cache.set.bind(cache);
   cache.set = (id, frame, sessionKey) => {
     const known = cache.get(id, sessionKey) !== undefined;
