@@ -73,7 +73,7 @@ import type { SchemaChange } from '../protocol/messages/schema-change.js';
 import { decodeStartup } from '../protocol/messages/startup.js';
 import { supportedFrame } from '../protocol/messages/supported.js';
 import { CqlReader } from '../protocol/reader.js';
-import { FramedSocket } from '../transport/framed-socket.js';
+import { FramedSocket, type FramedSocketOptions } from '../transport/framed-socket.js';
 import { BoundedLru } from './bounded-lru.js';
 import type { BurstLog } from './burst-log.js';
 import type { ClientSideConfig } from './config.js';
@@ -218,6 +218,41 @@ class ClientRequest implements ForwardedRequest {
   }
 }
 
+/**
+ * A client connection's FramedSocket callbacks as methods on one small object, instead of a
+ * closure each per connection (thousands of idle clients: docs/design.md "Limits").
+ */
+class SessionSocketEvents implements FramedSocketOptions {
+  readonly incoming = 'request';
+  private readonly session: ClientSession;
+  readonly maxFrameLength: number;
+
+  constructor(session: ClientSession, maxFrameLength: number) {
+    this.session = session;
+    this.maxFrameLength = maxFrameLength;
+  }
+
+  onFrame(frame: Buffer): void {
+    this.session.onFrame(frame);
+  }
+
+  onError(err: Error): void {
+    this.session.onConnectionError(err);
+  }
+
+  onClose(): void {
+    this.session.onClosed();
+  }
+
+  onQueuedBytes(delta: number): void {
+    this.session.onQueuedBytes(delta);
+  }
+
+  onWritten(): void {
+    this.session.onOutputWritten();
+  }
+}
+
 /** Error codes whose body ends after the message: the ones a session error may carry as is. */
 const SIMPLE_ERROR_CODES: ReadonlySet<number> = new Set([
   ErrorCode.SERVER_ERROR,
@@ -327,24 +362,20 @@ export class ClientSession {
     socket.once('data', (chunk: Buffer) => {
       this.firstBytes = Buffer.from(chunk.subarray(0, HEADER_LENGTH));
     });
-    const budget = this.budget;
-    this.framed = new FramedSocket(socket, {
-      incoming: 'request',
+    this.framed = new FramedSocket(
+      socket,
       // Small until STARTUP is answered: an unidentified peer cannot make the proxy buffer much.
-      maxFrameLength: Math.min(PRE_HANDSHAKE_MAX_FRAME_LENGTH, options.config.maxFrameLength),
-      onFrame: (frame) => this.onFrame(frame),
-      onError: (err) => this.onConnectionError(err),
-      onClose: () => this.onClosed(),
-      onQueuedBytes: (delta) => budget.add(delta),
-      onWritten: () => {
-        if ((this.pausedFor & PAUSE_OUTPUT) !== 0) this.updateHolds();
-      },
-    });
+      new SessionSocketEvents(
+        this,
+        Math.min(PRE_HANDSHAKE_MAX_FRAME_LENGTH, options.config.maxFrameLength),
+      ),
+    );
   }
 
   // --- frames in -------------------------------------------------------------------------------
 
-  private onFrame(frame: Buffer): void {
+  /** A frame from the client (SessionSocketEvents: FramedSocket's onFrame). */
+  onFrame(frame: Buffer): void {
     if (this.closing) return;
     if ((this.pausedFor & HOLD) !== 0 || this.waitingHead < this.waiting.length) {
       this.waiting.push(frame);
@@ -1016,6 +1047,16 @@ export class ClientSession {
     }
   }
 
+  /** The kernel took a flush's bytes (SessionSocketEvents: FramedSocket's onWritten). */
+  onOutputWritten(): void {
+    if ((this.pausedFor & PAUSE_OUTPUT) !== 0) this.updateHolds();
+  }
+
+  /** The budget's share of this connection's queued output (FramedSocket's onQueuedBytes). */
+  onQueuedBytes(delta: number): void {
+    this.budget.add(delta);
+  }
+
   /** A forwarded request's answer (ClientRequest.onResponse): to the client, and limits updated. */
   answered(request: ClientRequest, response: Buffer): void {
     this.inFlight--;
@@ -1313,7 +1354,8 @@ export class ClientSession {
     this.closeTimer.unref();
   }
 
-  private onConnectionError(err: Error): void {
+  /** A framing or socket error (SessionSocketEvents: FramedSocket's onError). */
+  onConnectionError(err: Error): void {
     if (this.closing) {
       this.framed.destroy();
       return;
@@ -1348,7 +1390,8 @@ export class ClientSession {
     return bytes.length >= 4 ? bytes.readInt16BE(2) : 0;
   }
 
-  private onClosed(): void {
+  /** The socket closed (SessionSocketEvents: FramedSocket's onClose). */
+  onClosed(): void {
     this.closing = true;
     this.dropWaiting();
     if (this.onMemoryAvailable !== undefined) this.budget.cancel(this.onMemoryAvailable);

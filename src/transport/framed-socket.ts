@@ -24,6 +24,10 @@ import {
   type SegmentCompression,
 } from '../protocol/segment.js';
 
+/**
+ * The callbacks are called as methods of this object (`options.onFrame(frame)`), so a class whose
+ * prototype has them can be passed instead of closures made per connection.
+ */
 export interface FramedSocketOptions {
   /** 'request' on the client-facing side, 'response' on connections to the cluster. */
   incoming: 'request' | 'response';
@@ -44,6 +48,23 @@ export interface FramedSocketOptions {
   onQueuedBytes?: (delta: number) => void;
   /** Called after the kernel took a flush's bytes (queuedBytes went down). */
   onWritten?: () => void;
+}
+
+/** The FramedSocket wrapping a socket, for the socket listeners shared by all of them. */
+const kFramed = Symbol('FramedSocket');
+type WrappedSocket = Socket & { [kFramed]?: FramedSocket };
+
+/**
+ * The sockets with frames queued this event-loop turn, flushed together by one setImmediate:
+ * no Immediate per socket per turn, and no flush closure per socket.
+ */
+let flushQueue: FramedSocket[] = [];
+
+function flushQueued(): void {
+  // A write during these flushes schedules the next turn's, as a setImmediate per socket did.
+  const queue = flushQueue;
+  flushQueue = [];
+  for (let i = 0; i < queue.length; i++) queue[i]!.flush();
 }
 
 export class FramedSocket {
@@ -71,7 +92,6 @@ export class FramedSocket {
   private inSocketBytes = 0;
   /** Frame bytes the kernel has taken since the socket opened: progress, for write timeouts. */
   private flushed = 0;
-  private readonly onQueuedBytes: ((delta: number) => void) | undefined;
   /** The frames the socket's close dropped unwritten, until takeUnwritten() takes them. */
   private droppedAtClose: Buffer[] = [];
 
@@ -80,21 +100,35 @@ export class FramedSocket {
     this.options = options;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.maxFrameLength = options.maxFrameLength;
-    this.onQueuedBytes = options.onQueuedBytes;
     this.decoder = this.newFrameDecoder();
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => {
-      if (!this.failed) options.onError(err);
-    });
-    socket.on('close', () => {
-      if (this.closedFlag) return;
-      this.closedFlag = true;
-      this.dropQueued();
-      options.onClose();
-    });
-    const onDrain = options.onDrain;
-    if (onDrain !== undefined) socket.on('drain', () => onDrain());
+    // Listeners shared by every FramedSocket, called with the socket as `this`: an idle
+    // connection carries no closures for them (thousands of clients, docs/design.md "Limits").
+    (socket as WrappedSocket)[kFramed] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    if (options.onDrain !== undefined) socket.on('drain', () => options.onDrain?.());
+  }
+
+  /** The socket's 'error' (through onSocketError). */
+  static socketError(socket: WrappedSocket, err: Error): void {
+    const framed = socket[kFramed]!;
+    if (!framed.failed) framed.options.onError(err);
+  }
+
+  /** The socket's 'close' (through onSocketClose). */
+  static socketClosed(socket: WrappedSocket): void {
+    const framed = socket[kFramed]!;
+    if (framed.closedFlag) return;
+    framed.closedFlag = true;
+    framed.dropQueued();
+    framed.options.onClose();
+  }
+
+  /** The socket's 'data' (through onSocketData). */
+  static socketData(socket: WrappedSocket, chunk: Buffer): void {
+    socket[kFramed]!.onData(chunk);
   }
 
   get closed(): boolean {
@@ -131,14 +165,12 @@ export class FramedSocket {
     if (this.closed) return;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
-    this.onQueuedBytes?.(frame.length);
+    this.options.onQueuedBytes?.(frame.length);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushCallback);
+      if (flushQueue.push(this) === 1) setImmediate(flushQueued);
     }
   }
-
-  private readonly flushCallback = (): void => this.flush();
 
   /** Writes whatever is queued, now. */
   flush(): void {
@@ -175,7 +207,7 @@ export class FramedSocket {
     }
     this.inSocketBytes -= bytes;
     this.flushed += bytes;
-    this.onQueuedBytes?.(-bytes);
+    this.options.onQueuedBytes?.(-bytes);
     this.options.onWritten?.();
   };
 
@@ -195,7 +227,7 @@ export class FramedSocket {
     const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    if (bytes > 0) this.onQueuedBytes?.(-bytes);
+    if (bytes > 0) this.options.onQueuedBytes?.(-bytes);
     return frames;
   }
 
@@ -209,7 +241,7 @@ export class FramedSocket {
     this.inSocketFirst = 0;
     this.inSocketRest = undefined;
     this.inSocketBytes = 0;
-    if (bytes > 0) this.onQueuedBytes?.(-bytes);
+    if (bytes > 0) this.options.onQueuedBytes?.(-bytes);
   }
 
   /**
@@ -260,7 +292,7 @@ export class FramedSocket {
     const unwritten = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    if (unwritten > 0) this.onQueuedBytes?.(-unwritten);
+    if (unwritten > 0) this.options.onQueuedBytes?.(-unwritten);
     this.socket.destroy(err);
   }
 
@@ -306,4 +338,17 @@ export class FramedSocket {
     this.socket.pause();
     this.options.onError(err);
   }
+}
+
+// Socket listeners shared by every FramedSocket: Node calls them with the socket as `this`.
+function onSocketData(this: WrappedSocket, chunk: Buffer): void {
+  FramedSocket.socketData(this, chunk);
+}
+
+function onSocketError(this: WrappedSocket, err: Error): void {
+  FramedSocket.socketError(this, err);
+}
+
+function onSocketClose(this: WrappedSocket): void {
+  FramedSocket.socketClosed(this);
 }
