@@ -1,5 +1,5 @@
 // The Secure Connect Bundle of the simulated database: the zip every driver's `cloud` option reads,
-// with Astra's eight files at the zip root (astra-formats §1.1) so that Node/Python (ca.crt, cert,
+// with Astra's eight files at the zip root (docs/astra.md §1.1) so that Node/Python (ca.crt, cert,
 // key), Java (identity.jks, trustStore.jks), C# (cert.pfx) and cqlsh (cqlshrc) all find theirs.
 
 import { randomInt, X509Certificate } from 'node:crypto';
@@ -21,7 +21,7 @@ export const BUNDLE_FILE_NAMES = [
 ] as const;
 export type BundleFileName = (typeof BUNDLE_FILE_NAMES)[number];
 
-/** `config.json` (astra-formats §1.2), field names and order as Astra writes them. */
+/** `config.json` (docs/astra.md §1.2), field names and order as Astra writes them. */
 export interface BundleConfig {
   readonly username?: string;
   readonly password?: string;
@@ -52,7 +52,7 @@ export interface BundlePasswords {
 
 export interface SecureConnectBundleOptions {
   readonly ca: CertificateAuthority;
-  /** `config.json` host; an IP literal on loopback (astra-formats §2.5). Default 127.0.0.1. */
+  /** `config.json` host; an IP literal on loopback (docs/astra.md §2.5). Default 127.0.0.1. */
   readonly host?: string;
   readonly metadataPort: number;
   readonly sniPort: number;
@@ -129,7 +129,7 @@ export function makeSecureConnectBundle(options: SecureConnectBundleOptions): Se
   return { zip: zip.toBuffer(), files, passwords, config, clientCertificate: client };
 }
 
-/** astra-formats §1.4: cqlsh connects straight to `host:cql_port`, i.e. the SNI proxy. */
+/** docs/astra.md §1.4: cqlsh connects straight to `host:cql_port`, i.e. the SNI proxy. */
 function cqlshrc(host: string, cqlPort: number): string {
   return [
     '[connection]',

@@ -1,4 +1,4 @@
-// The slice of Astra's DevOps API that turns a token into a bundle (astra-formats §5):
+// The slice of Astra's DevOps API that turns a token into a bundle (docs/astra.md §5):
 // `POST /v2/databases/{id}/secureBundleURL[?all=true]` with `Authorization: Bearer <token>`
 // answers short-lived download URLs, and `GET <downloadURL>` (no auth, like a pre-signed storage
 // URL) serves the zip. Plain HTTP: the proxy's --astra-api-url and the tests point at it.
@@ -60,7 +60,7 @@ export const DEFAULT_URL_TTL_MS = 5 * 60_000;
 const BUNDLE_URL_PATH = /^\/v2\/databases\/([^/]+)\/secureBundleURL$/;
 const DOWNLOAD_PREFIX = '/download/';
 const NONCE_BYTES = 24;
-/** cassio recognises "jwt not valid" as a bad token (astra-formats §5). */
+/** cassio recognises "jwt not valid" as a bad token (docs/astra.md §5). */
 const BAD_TOKEN_MESSAGE = 'JWT not valid';
 
 interface IssuedUrl {

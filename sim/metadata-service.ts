@@ -1,6 +1,6 @@
 // Astra's metadata service: the HTTPS endpoint at `config.json` host:port that every driver calls
 // once, with the bundle's client certificate, to learn the SNI proxy address, the local DC and the
-// host ids to use as contact points (astra-formats §2).
+// host ids to use as contact points (docs/astra.md §2).
 
 import { once } from 'node:events';
 import { createServer } from 'node:https';
@@ -10,7 +10,10 @@ import { mutualTlsOptions } from './tls/server-tls.js';
 import type { ServerTlsMaterial } from './tls/server-tls.js';
 import { sendJson } from './http-json.js';
 
-/** astra-formats §2.2; field names as cql-proxy's `astraMetadata`/`contactInfo` structs decode them. */
+/**
+ * docs/astra.md §2.2; field names as cql-proxy's `astraMetadata`/`contactInfo` structs decode
+ * them.
+ */
 export interface MetadataDocument {
   readonly version: number;
   readonly region: string;
@@ -49,7 +52,7 @@ export const METADATA_PATH = '/metadata';
 
 /**
  * Builds the document as Astra sends it. Keep region == local_dc == the nodes' data_center:
- * cql-proxy drops peers whose DC differs from `region`, Node checks `local_dc` (astra-formats §8).
+ * cql-proxy drops peers whose DC differs from `region`, Node checks `local_dc` (docs/astra.md §8).
  */
 export function makeMetadataDocument(args: {
   readonly localDc: string;

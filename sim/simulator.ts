@@ -204,7 +204,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const port = nodes[0]!.identity.port;
 
     // One server certificate for both TLS listeners, as Astra; names as each driver checks them
-    // (astra-formats §2.5).
+    // (docs/astra.md §2.5).
     const ca = makeCertificateAuthority();
     const serverCertificate = makeServerCertificate(ca, {
       commonName: LOOPBACK,

@@ -1,6 +1,6 @@
 // Astra's SNI proxy: one mutual-TLS port in front of every coordinator. Drivers put the host id of
 // the node they want in the TLS server name; the proxy terminates TLS and pipes the plaintext CQL
-// bytes to that node over TCP (astra-formats §3.1).
+// bytes to that node over TCP (docs/astra.md §3.1).
 //
 // Backpressure both ways: pipe() stops reading one leg while the other's write buffer is full, so a
 // client that does not read its answers stops the proxy reading the node, and the node then stops
@@ -62,7 +62,7 @@ export async function startSniProxy(options: SniProxyOptions): Promise<SniProxy>
     allowHalfOpen: true,
     // No session tickets, and no session cache listeners: a resumed session would carry the SNI of
     // its first handshake, while Java reuses sessions across host ids unless it prevents it
-    // (astra-formats §3.1). Every connection then does a full handshake with a fresh SNI.
+    // (docs/astra.md §3.1). Every connection then does a full handshake with a fresh SNI.
     secureOptions: constants.SSL_OP_NO_TICKET,
   });
   // Every socket, raw or TLS or upstream, so close() can end tests promptly.

@@ -4,8 +4,8 @@
 // where the bad value came from (--flag, ENV_VAR, or key in file), and never quoting a secret.
 //
 // Precedence is flags > environment > file > defaults. cql-proxy applies the YAML file last, so
-// there the file overrides flags and environment (cql-proxy-behaviour.md §1); we do not, because a
-// flag typed on the command line should win over a file written long ago.
+// there the file overrides flags and environment (docs/cql-proxy-compat.md §1); we do not,
+// because a flag typed on the command line should win over a file written long ago.
 
 import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
@@ -569,7 +569,7 @@ function parseLogLevel(text: string): LogLevel {
   return level;
 }
 
-// --- Peers (YAML only, cql-proxy §4.3)
+// --- Peers (YAML only, docs/cql-proxy-compat.md §4.3)
 
 function readPeers(value: YamlNode, fileName: string): PeerProxy[] {
   if (value === null) return [];

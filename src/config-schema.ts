@@ -1,7 +1,7 @@
 // Every option of the command line: its flag names, environment variable, YAML key, default and
 // the syntax of its value, in one table that drives parsing (config-parse.ts) and --help alike, so
 // the two cannot drift apart. The cql-proxy options keep cql-proxy's names, short letters,
-// environment variables and defaults (cql-proxy-behaviour.md §1) so existing manifests work
+// environment variables and defaults (docs/cql-proxy-compat.md §1) so existing manifests work
 // unchanged; the one deliberate difference is --bind, loopback unless asked.
 
 import { isIP } from 'node:net';

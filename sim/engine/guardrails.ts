@@ -1,4 +1,4 @@
-// Astra's guardrails (astra-formats §6.3, datastax/cassandra GuardrailsConfig with
+// Astra's guardrails (docs/astra.md §6.3, datastax/cassandra GuardrailsConfig with
 // emulate_dbaas_defaults): all failures are InvalidRequest (0x2200) with these texts.
 
 import { Consistency, consistencyName } from '../../src/protocol/constants.js';

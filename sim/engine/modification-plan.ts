@@ -64,7 +64,7 @@ export interface ModificationPlan {
   isCounter: boolean;
 }
 
-/** Astra refuses list operations that need a read first (astra-formats §6.3). */
+/** Astra refuses list operations that need a read first (docs/astra.md §6.3). */
 const LIST_READ_BEFORE_WRITE = 'List operation requiring read before write is not allowed';
 
 function receiverOf(

@@ -1,8 +1,8 @@
 // The system tables Cassandra 4.0 defines (SystemKeyspace, SchemaKeyspace, TraceKeyspace,
 // VirtualSchemaKeyspace), written as the CREATE TABLE statements of their sources so the engine's
 // own parser builds them: every column with its real type, in Cassandra's column order. Drivers
-// read these by name at start-up (driver-internals §1.6, §2.4). system.peers_v2 is deliberately
-// absent: Astra does not have it (astra-formats §3.2).
+// read these by name at start-up (docs/drivers.md §1.6, §2.4). system.peers_v2 is deliberately
+// absent: Astra does not have it (docs/astra.md §3.2).
 
 export interface SystemKeyspace {
   name: string;

@@ -1,5 +1,5 @@
 // The rows of the system tables, computed per query: system.local and system.peers from the
-// node a statement runs on and its peers (astra-formats §3.2: release 4.0.0.6816, CQL 3.4.5,
+// node a statement runs on and its peers (docs/astra.md §3.2: release 4.0.0.6816, CQL 3.4.5,
 // cluster 'cndb', Murmur3), system_schema.* and system_virtual_schema.* from the catalog.
 
 import {

@@ -1,6 +1,6 @@
 // CREATE TABLE checked and turned into a table layout, with Cassandra 4.0's messages for what it
 // refuses (CreateTableStatement, CQL3Type.Raw). Table options: Astra ignores every option but
-// default_time_to_live (astra-formats §6.3 table_properties_ignored), so the others are checked
+// default_time_to_live (docs/astra.md §6.3 table_properties_ignored), so the others are checked
 // for their names only and system_schema shows Cassandra's defaults.
 
 import type { ColumnDeclaration, CreateTable, Term, TypeExpr } from './ast.js';

@@ -1,6 +1,6 @@
 // The server side of a connection's SASL exchange (spec v4 §4.2.3, §4.2.7, §4.2.8), as Astra runs
 // it: SASL PLAIN with the literal username `token` and the database's AstraCS token as password
-// (astra-formats §4), or one of the simulator's extra users (users.ts). The class name in
+// (docs/astra.md §4), or one of the simulator's extra users (users.ts). The class name in
 // AUTHENTICATE is configurable because Astra has sent several, and DseAuthenticator adds a
 // mechanism negotiation (PLAIN → PLAIN-START) first.
 

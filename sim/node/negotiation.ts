@@ -1,12 +1,12 @@
 // What a simulated node says while a connection is being set up: which protocol versions it serves,
 // the exact refusal Cassandra sends for the others (drivers step down on its text), the SUPPORTED
-// options, and the checks on the STARTUP options (astra-formats §6, driver-internals §4).
+// options, and the checks on the STARTUP options (docs/astra.md §6, docs/drivers.md §4).
 
 import { ProtocolVersion, versionName } from '../../src/protocol/constants.js';
 import type { BodyCompressionName } from '../../src/protocol/compression.js';
 import { StartupOption } from '../../src/protocol/messages/startup.js';
 
-/** The versions Astra serves (astra-formats §6.1): v5 only when asked. */
+/** The versions Astra serves (docs/astra.md §6.1): v5 only when asked. */
 export const DEFAULT_PROTOCOL_VERSIONS: readonly number[] = [
   ProtocolVersion.V3,
   ProtocolVersion.V4,
@@ -17,7 +17,7 @@ const SERVABLE_VERSIONS: ReadonlySet<number> = new Set([
   ProtocolVersion.V5,
 ]);
 
-/** Astra's CQL version (astra-formats §3.2); drivers put the first value in STARTUP. */
+/** Astra's CQL version (docs/astra.md §3.2); drivers put the first value in STARTUP. */
 export const CQL_VERSION = '3.4.5';
 export const PRODUCT_TYPE = 'DATASTAX_APOLLO';
 export const COMPRESSIONS: readonly BodyCompressionName[] = ['lz4', 'snappy'];
@@ -40,7 +40,7 @@ function versionLabel(version: number): string {
 
 /**
  * Cassandra's ProtocolVersion.decode refusal. Node, Java and cql-proxy look for "Invalid or
- * unsupported protocol version", Python for "unsupported protocol version" (driver-internals §2.1).
+ * unsupported protocol version", Python for "unsupported protocol version" (docs/drivers.md §2.1).
  */
 export function unsupportedVersionMessage(requested: number, offered: readonly number[]): string {
   return `Invalid or unsupported protocol version (${requested}); supported versions are (${offered.map(versionLabel).join(', ')})`;
@@ -49,13 +49,13 @@ export function unsupportedVersionMessage(requested: number, offered: readonly n
 /**
  * The version byte of that refusal: the highest offered. Node retries with the version of the
  * error frame (0x84 → straight to v4; 0x85 → not a driver version → v4), Python steps down one by
- * one whatever it says (driver-internals §1.4, §2.1).
+ * one whatever it says (docs/drivers.md §1.4, §2.1).
  */
 export function refusalVersion(offered: readonly number[]): number {
   return Math.max(...offered);
 }
 
-/** SUPPORTED, before and after STARTUP alike (astra-formats §6.2: Python reads the first one). */
+/** SUPPORTED, before and after STARTUP alike (docs/astra.md §6.2: Python reads the first one). */
 export function supportedOptions(offered: readonly number[]): Map<string, string[]> {
   return new Map([
     [StartupOption.CQL_VERSION, [CQL_VERSION]],

@@ -29,7 +29,10 @@ export interface ServerCertificateOptions {
 
 export const SIM_CA_COMMON_NAME = 'ca.db.astra-sim.test';
 
-/** Astra's subject prefix (astra-formats §1.1/§1.5: `C=US, ST=CA, L=Santa Clara, O=DataStax, OU=Cloud`). */
+/**
+ * Astra's subject prefix (docs/astra.md §1.1/§1.5:
+ * `C=US, ST=CA, L=Santa Clara, O=DataStax, OU=Cloud`).
+ */
 const ASTRA_NAME_PREFIX: readonly forge.pki.CertificateField[] = [
   { shortName: 'C', value: 'US' },
   { shortName: 'ST', value: 'CA' },
@@ -96,7 +99,7 @@ export function makeCertificateAuthority(commonName = SIM_CA_COMMON_NAME): Certi
   return { certPem: forge.pki.certificateToPem(certificate), keyPem: keys.keyPem };
 }
 
-/** The certificate both front-end listeners present; see astra-formats §2.5 for the names. */
+/** The certificate both front-end listeners present; see docs/astra.md §2.5 for the names. */
 export function makeServerCertificate(
   ca: CertificateAuthority,
   options: ServerCertificateOptions,

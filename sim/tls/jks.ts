@@ -1,6 +1,6 @@
 // A real JKS truststore writer, for the bundle's `trustStore.jks`. The Java driver opens it with
 // KeyStore.getInstance("JKS"); a PKCS#12 truststore would need Java's private trusted-cert bag
-// attribute, so the classic format is the safe choice (astra-formats §1.1).
+// attribute, so the classic format is the safe choice (docs/astra.md §1.1).
 //
 // Layout (sun.security.provider.JavaKeyStore, engineStore), all integers big-endian:
 //

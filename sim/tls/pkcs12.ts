@@ -1,6 +1,6 @@
 // PKCS#12 for the bundle's `cert.pfx` (C# driver) and `identity.jks` (Java driver: JDK 9+ opens
 // PKCS#12 through KeyStore.getInstance("JKS"), and Astra's own test bundle ships identity.jks as
-// PKCS#12, astra-formats §1.1).
+// PKCS#12, docs/astra.md §1.1).
 //
 // Triple-DES (pbeWithSHAAnd3-KeyTripleDES-CBC) for the key bag and a SHA-1 MAC: the algorithms
 // every reader understands, old .NET and Java 8 included, and still in OpenSSL 3's default provider.

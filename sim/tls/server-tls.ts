@@ -1,6 +1,6 @@
 // TLS settings shared by the two Astra listeners (metadata service, SNI proxy): both present the
 // same server certificate and insist on a client certificate signed by the bundle's CA, as Astra
-// does (astra-formats §2.1: mutual TLS; cql-proxy's test server uses RequireAndVerifyClientCert).
+// does (docs/astra.md §2.1: mutual TLS; cql-proxy's test server uses RequireAndVerifyClientCert).
 
 import type { TlsOptions } from 'node:tls';
 

@@ -1,5 +1,5 @@
 // Token mode: the proxy downloads the Secure Connect Bundle itself through Astra's DevOps API
-// (../shared/docs/astra-formats.md §5): POST /v2/databases/{id}/secureBundleURL?all=true with the
+// (docs/astra.md §5): POST /v2/databases/{id}/secureBundleURL?all=true with the
 // token as a Bearer credential returns pre-signed download URLs; a plain GET of the first one
 // returns the zip. `all=true` always answers a JSON array (cql-proxy issue #131).
 

@@ -1,6 +1,6 @@
 // Astra's metadata service: GET https://<config.host>:<config.port>/metadata over mutual TLS
 // gives the SNI proxy address and the host ids of the region's nodes
-// (../shared/docs/astra-formats.md §2). Fetched with a timeout and a few retries, because it is
+// (docs/astra.md §2). Fetched with a timeout and a few retries, because it is
 // the first thing start-up needs and a transient failure should not stop the proxy.
 
 import { request } from 'node:https';
@@ -147,7 +147,7 @@ function malformed(detail: string): ProxyError {
   return err;
 }
 
-/** Validates the JSON shape of astra-formats.md §2.2. */
+/** Validates the JSON shape of docs/astra.md §2.2. */
 export function parseMetadata(body: string): AstraMetadata {
   let doc: unknown;
   try {

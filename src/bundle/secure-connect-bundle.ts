@@ -1,7 +1,7 @@
 // Reads an Astra Secure Connect Bundle in memory (never extracted to disk): config.json gives the
 // metadata service address, ca.crt/cert/key the mutual TLS identity. Bundles that lack the PEM
 // files carry the client identity in cert.pfx (PKCS#12, password pfxCertPassword), as the C#
-// driver reads it. Layout: ../shared/docs/astra-formats.md §1.
+// driver reads it. Layout: docs/astra.md §1.
 //
 // The zip is size-checked at each step (file, entry count, each entry's declared and inflated
 // size), because a bundle path or download URL pointing at the wrong thing, or a zip bomb, must

@@ -10,7 +10,10 @@ import type { ClientAuthConfig } from './auth/client-auth.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 
-/** Another proxy behind the same load balancer, listed in system.peers (cql-proxy §4.3). */
+/**
+ * Another proxy behind the same load balancer, listed in system.peers
+ * (docs/cql-proxy-compat.md §4.3).
+ */
 export interface PeerConfig {
   rpcAddress: string;
   /** Defaults to this proxy's data center. */

@@ -1,6 +1,6 @@
 // The proxy's own answers to SELECTs on system.local, system.peers, system.peers_v2 and the legacy
-// schema tables (cql-proxy-behaviour.md §4.2–§4.4): drivers must see a cluster whose only node (or
-// whose nodes, with peer proxies) is the proxy, so they send everything to it.
+// schema tables (docs/cql-proxy-compat.md §4.2–§4.4): drivers must see a cluster whose only
+// node (or whose nodes, with peer proxies) is the proxy, so they send everything to it.
 //
 // The tables have every column Cassandra 4.0 declares, with its type, and `SELECT *` lists them in
 // Cassandra's order (partition key, clustering, then the rest by name): system-tables/

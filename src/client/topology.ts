@@ -1,6 +1,6 @@
 // The cluster the proxy shows its clients: itself, plus the peer proxies configured to sit behind
-// the same load balancer (cql-proxy-behaviour.md §4.3). Built once from the config; the rpc address
-// of this proxy may stay open (then each client sees the address it connected to).
+// the same load balancer (docs/cql-proxy-compat.md §4.3). Built once from the config; the rpc
+// address of this proxy may stay open (then each client sees the address it connected to).
 
 import { ProxyError, ProxyErrorCode } from '../errors.js';
 import { parseInetAddr } from '../protocol/writer.js';

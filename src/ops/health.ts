@@ -1,7 +1,7 @@
 // Liveness and readiness, as answers (status code and body) computed from the proxy's state; the
 // HTTP server (http-server.ts) only routes to them.
 //
-// cql-proxy (cql-proxy-behaviour.md §5): /liveness is always 200 `ok`; /readiness is 200 while
+// cql-proxy (docs/cql-proxy-compat.md §5): /liveness is always 200 `ok`; /readiness is 200 while
 // the control connection is up or has been down for less than --readiness-timeout, else 503, with
 // the body {"OutageDuration": "<Go duration>"}. We keep both and that field, and add:
 // - readiness follows what can serve: it is also 200, whatever the control connection, while any

@@ -1,5 +1,5 @@
 // Is an INSERT, UPDATE, DELETE or BATCH safe to send again to another node after its connection
-// died? (cql-proxy-behaviour.md §4.7; retries §4.8.) The rule: a statement is idempotent when
+// died? (docs/cql-proxy-compat.md §4.7; retries §4.8.) The rule: a statement is idempotent when
 // applying it twice leaves the same data as applying it once. Not idempotent:
 //   - lightweight transactions: any `IF` (IF NOT EXISTS, IF EXISTS, IF <conditions>); the second
 //     attempt sees the first one's write and answers differently;

@@ -1,5 +1,5 @@
 // CQL lexer and query classifier: the one pass the proxy makes over every QUERY and PREPARE
-// string (cql-proxy-behaviour.md §4.1–§4.7). It decides three things:
+// string (docs/cql-proxy-compat.md §4.1–§4.7). It decides three things:
 //   - `USE ks`: the proxy switches the client to a keyspace session instead of forwarding;
 //   - SELECT from system.local / peers / peers_v2 / legacy schema tables: answered by the proxy,
 //     so drivers see a one-node cluster whose only node is the proxy;
@@ -795,7 +795,7 @@ function atStatementEnd(s: CqlScanner): boolean {
   return s.isEof();
 }
 
-// USE <keyspace> (cql-proxy §4.5: the name normalised as Identifier.ID()).
+// USE <keyspace> (docs/cql-proxy-compat.md §4.5: the name normalised as Identifier.ID()).
 function classifyUse(s: CqlScanner): QueryClass {
   s.next();
   if (!s.isName()) return FORWARD_USE;

@@ -1,5 +1,5 @@
-// The client side of SASL PLAIN on a connection to a node (astra-formats.md §4,
-// cql-proxy-behaviour.md §2.5). The node names its authenticator class in AUTHENTICATE:
+// The client side of SASL PLAIN on a connection to a node (docs/astra.md §4,
+// docs/cql-proxy-compat.md §2.5). The node names its authenticator class in AUTHENTICATE:
 //
 // - DseAuthenticator negotiates a mechanism first: the client sends `PLAIN`, the node answers the
 //   challenge `PLAIN-START`, then the client sends the credentials (what Node's

@@ -12,8 +12,8 @@
 // Version negotiation (for the control connection): a node that does not speak the requested
 // version answers an ERROR "Invalid or unsupported protocol version" (or "Beta version of the
 // protocol used", Cassandra 3.x asked for v5), often in another version's frame, and closes. Then
-// a new socket tries one step lower: DSE_V2 → DSE_V1 → v5 → v4 → v3 (cql-proxy-behaviour.md §2.7,
-// driver-internals.md §4). Pool connections ask for one exact version.
+// a new socket tries one step lower: DSE_V2 → DSE_V1 → v5 → v4 → v3
+// (docs/cql-proxy-compat.md §2.7, docs/drivers.md §4). Pool connections ask for one exact version.
 //
 // Closing, whatever the cause (socket error, peer close, protocol error, idle timeout, close()):
 // every request in flight gets onClosed once, onClose fires once, and send() returns false.
@@ -562,7 +562,7 @@ export class UpstreamConnection {
 
   /**
    * A frame in another version: how nodes refuse the version asked for (Cassandra answers in its
-   * own highest version, driver-internals.md §4). Anything but an ERROR is a broken stream.
+   * own highest version, docs/drivers.md §4). Anything but an ERROR is a broken stream.
    */
   private onForeignVersion(frame: Buffer): void {
     const version = frame[0]! & 0x7f;

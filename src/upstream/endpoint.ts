@@ -1,13 +1,14 @@
 // Where one upstream connection goes, and with which TLS settings.
 //
-// Astra (astra-formats.md §2.3, cql-proxy-behaviour.md §2.4): every node sits behind one SNI proxy;
-// the TLS server name is the node's host id, a UUID, so the proxy knows where to route. That UUID
-// is not a name the server certificate could carry: the certificate is checked against the
-// bundle's config.json `host` instead, as cql-proxy does (its VerifyPeerCertificate with DNSName =
-// bundle host). The chain is still verified against the bundle's CA (rejectUnauthorized).
+// Astra (docs/astra.md §2.3, docs/cql-proxy-compat.md §2.4): every node sits behind one SNI
+// proxy; the TLS server name is the node's host id, a UUID, so the proxy knows where to route.
+// That UUID is not a name the server certificate could carry: the certificate is checked against
+// the bundle's config.json `host` instead, as cql-proxy does (its VerifyPeerCertificate with
+// DNSName = bundle host). The chain is still verified against the bundle's CA
+// (rejectUnauthorized).
 //
-// Contact points (cql-proxy-behaviour.md §2.6): plain TCP, or TLS with a CA and an optional client
-// certificate, which Amazon Keyspaces and TLS-enabled Cassandra need and cql-proxy lacks.
+// Contact points (docs/cql-proxy-compat.md §2.6): plain TCP, or TLS with a CA and an optional
+// client certificate, which Amazon Keyspaces and TLS-enabled Cassandra need and cql-proxy lacks.
 
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';

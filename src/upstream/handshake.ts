@@ -6,8 +6,9 @@
 //   AUTH_RESPONSE ⇄ AUTH_CHALLENGE → AUTH_SUCCESS     SASL PLAIN (authenticator.ts)
 //   QUERY USE "<keyspace>" → RESULT SET_KEYSPACE      pool connections of a keyspace's session
 //
-// (native_protocol_v4.spec §4.1.1–§4.1.3, §4.2.2–§4.2.4, §4.2.7–§4.2.8; cql-proxy-behaviour.md §2.5,
-// §2.7.) Version negotiation (stepping down on a refusal) wraps this in connection.ts.
+// (native_protocol_v4.spec §4.1.1–§4.1.3, §4.2.2–§4.2.4, §4.2.7–§4.2.8;
+// docs/cql-proxy-compat.md §2.5, §2.7.) Version negotiation (stepping down on a refusal) wraps
+// this in connection.ts.
 
 import { ErrorCode, Consistency, Opcode, opcodeName, versionName } from '../protocol/constants.js';
 import { malformed } from '../protocol/errors.js';

@@ -1,4 +1,4 @@
-// Liveness of one upstream connection (cql-proxy-behaviour.md §2.8, done differently).
+// Liveness of one upstream connection (docs/cql-proxy-compat.md §2.8, done differently).
 //
 // cql-proxy sends OPTIONS every heartbeat interval on every connection, busy or not, and closes a
 // connection whose heartbeats go unanswered. Here:

@@ -1,7 +1,8 @@
 // PREPARE requests the proxy has seen answered, by prepared id, so that an UNPREPARED answer from
 // a node (restarted, or one that never saw the statement) is repaired by the proxy itself:
 // prepare on that node, then send the request again, and the client never knows
-// (cql-proxy §4.6). Also replayed on a node that comes back, before it takes traffic.
+// (docs/cql-proxy-compat.md §4.6). Also replayed on a node that comes back, before it takes
+// traffic.
 //
 // One id may be prepared by several sessions: clients on v4 with lz4, on v4 uncompressed and on
 // v5 prepare the same statement under the same id, and each session needs its own PREPARE frame

@@ -1,5 +1,5 @@
 // What to do when a node answers an error or the connection carrying a request closes.
-// cql-proxy's default policy (cql-proxy-behaviour.md §4.8), with its idempotency rules (§4.7):
+// cql-proxy's default policy (docs/cql-proxy-compat.md §4.8), with its idempotency rules (§4.7):
 // a request that may already have been applied is only sent again when it is idempotent.
 
 import { ErrorCode } from '../protocol/constants.js';

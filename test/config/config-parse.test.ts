@@ -869,7 +869,7 @@ describe('addresses', () => {
 });
 
 describe('YAML file', () => {
-  const peersYaml = `# several proxies behind a load balancer (cql-proxy §4.3)
+  const peersYaml = `# several proxies behind a load balancer (docs/cql-proxy-compat.md §4.3)
 contact-points:
   - 10.0.0.1
   - 10.0.0.2:9043

@@ -12,7 +12,7 @@ import { startStack, type Stack } from './helpers/stack.js';
 const { consistencies, responseErrorCodes } = cassandra.types;
 const KEYSPACE = 'guardrails';
 
-/** astra-formats.md §6.3, as observed from Astra (cql-proxy issue #139). */
+/** docs/astra.md §6.3, as observed from Astra (cql-proxy issue #139). */
 function astraMessage(level: string): string {
   return `Provided value ${level} is not allowed for Write Consistency Level (disallowed values are: [ANY, ONE, LOCAL_ONE])`;
 }

@@ -1,4 +1,4 @@
-// The idempotency rules of cql-proxy-behaviour.md §4.7, checked through classifyQuery (the only
+// The idempotency rules of docs/cql-proxy-compat.md §4.7, checked through classifyQuery (the only
 // caller of the analysis): [query, statement, idempotent].
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
@@ -207,7 +207,7 @@ const BATCHES: Row[] = [
   ['BEGIN BATCH USING TIMESTAMP', false],
 ];
 
-describe('idempotency (cql-proxy §4.7)', () => {
+describe('idempotency (docs/cql-proxy-compat.md §4.7)', () => {
   const table: [string, string, boolean][] = [
     ...INSERTS.map(([q, i]): [string, string, boolean] => ['insert', q, i]),
     ...UPDATES.map(([q, i]): [string, string, boolean] => ['update', q, i]),

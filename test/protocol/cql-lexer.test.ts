@@ -328,7 +328,7 @@ const sys = (
 const col = (name: string, alias?: string): Selector =>
   alias === undefined ? { kind: 'column', name } : { kind: 'column', name, alias };
 
-// The drivers' own queries, verbatim from driver-internals.md §1.6 (Node.js), §2.4 (Python) and
+// The drivers' own queries, verbatim from docs/drivers.md §1.6 (Node.js), §2.4 (Python) and
 // §3 (Java 4, cql-proxy's own control connection).
 const DRIVER_QUERIES: Case[] = [
   ["SELECT * FROM system.local WHERE key='local'", undefined, sys('local', '*', true)],

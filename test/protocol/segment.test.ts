@@ -19,7 +19,7 @@ import type { SegmentCompression, SegmentHeader } from '../../src/protocol/segme
 import { chunkings, detached, hex } from '../helpers/chunking.js';
 
 // Golden bytes, written from the layouts in native_protocol_v5.spec §2.1/§2.2 and
-// driver-internals.md §5; the CRC values were computed with the Python driver's algorithms
+// docs/drivers.md §5; the CRC values were computed with the Python driver's algorithms
 // (compute_crc24, zlib.crc32 seeded with FA 2D 55 CA), not with the code under test.
 
 /** A v5 OPTIONS request envelope: version 5, flags 0, stream 1, opcode 0x05, empty body. */

@@ -15,7 +15,7 @@ const state = (idempotent: boolean, over: Partial<RetryState> = {}): RetryState 
   ...over,
 });
 
-// cql-proxy-behaviour.md §4.8, row by row.
+// docs/cql-proxy-compat.md §4.8, row by row.
 describe('retry policy', () => {
   it('read timeout: same node once, only when enough replicas answered without data', () => {
     const t = {

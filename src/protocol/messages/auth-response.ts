@@ -31,7 +31,7 @@ const NUL = 0;
 
 // RFC 4616 §2: message = [authzid] UTF8NUL authcid UTF8NUL passwd, authcid = 1*SAFE,
 // passwd = 1*SAFE, SAFE = any UTF-8 character but NUL. Astra: username `token`, password the
-// AstraCS token, authzid empty (astra-formats.md §4).
+// AstraCS token, authzid empty (docs/astra.md §4).
 function checkField(value: string, what: string, allowEmpty: boolean): void {
   if (!allowEmpty && value.length === 0) throw malformed(`SASL PLAIN ${what} must not be empty`);
   if (value.includes('\0')) throw malformed(`SASL PLAIN ${what} must not contain NUL`);

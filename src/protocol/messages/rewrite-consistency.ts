@@ -1,5 +1,5 @@
 // In-place rewrite of a request's [consistency], for Astra's write-consistency guardrail
-// (astra-formats.md §6.3: writes at ANY/ONE/LOCAL_ONE are refused; cql-proxy rewrites them to
+// (docs/astra.md §6.3: writes at ANY/ONE/LOCAL_ONE are refused; cql-proxy rewrites them to
 // LOCAL_QUORUM). The offset comes from decodeQueryHead/decodeExecuteHead/decodeBatch, taken on the
 // same body view: the frame is rewritten where it lies and forwarded without a copy.
 

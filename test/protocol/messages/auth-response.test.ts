@@ -15,7 +15,7 @@ import {
 } from './request-test-helpers.js';
 
 // spec v4 §4.1.2 AUTH_RESPONSE: <token: [bytes]>, here a SASL PLAIN token as Astra wants it
-// (astra-formats.md §4): authzid "" NUL "token" NUL "AstraCS:x".
+// (docs/astra.md §4): authzid "" NUL "token" NUL "AstraCS:x".
 const TOKEN = hex(`
   00                            // authzid: empty, then NUL
   74 6f 6b 65 6e 00             // "token" NUL

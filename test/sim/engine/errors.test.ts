@@ -332,7 +332,7 @@ describe('errors worded as Cassandra 4.0 words them', () => {
   });
 });
 
-describe('write consistency guardrail (astra-formats §6.3)', () => {
+describe('write consistency guardrail (docs/astra.md §6.3)', () => {
   const writes = [
     'INSERT INTO ks.t (p, c) VALUES (1, 1)',
     'UPDATE ks.t SET v = 1 WHERE p = 1 AND c = 1',
@@ -393,7 +393,7 @@ describe('write consistency guardrail (astra-formats §6.3)', () => {
   });
 });
 
-describe('IN and table guardrails (astra-formats §6.3)', () => {
+describe('IN and table guardrails (docs/astra.md §6.3)', () => {
   it('refuses more than 20 partition keys and IN products above 25', () => {
     const keys = Array.from({ length: 21 }, (_, i) => i).join(', ');
     expect(errorOf(() => q(e, `SELECT * FROM ks.t WHERE p IN (${keys})`)).message).toBe(

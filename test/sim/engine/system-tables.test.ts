@@ -68,7 +68,7 @@ describe('system.local', () => {
     ]);
   });
 
-  it('describes the node the statement runs on, as Astra does (astra-formats §3.2)', () => {
+  it('describes the node the statement runs on, as Astra does (docs/astra.md §3.2)', () => {
     const r = e.execute('SELECT * FROM system.local', opts(), contextFor(undefined, 1, 5));
     expect(rowsOf(r)).toHaveLength(1);
     const row = record(r);

@@ -1,5 +1,5 @@
 // Authentication as Astra runs it: AUTHENTICATE with the configured class, SASL PLAIN with the
-// username `token` and the AstraCS token (astra-formats §4), DseAuthenticator's PLAIN-START step.
+// username `token` and the AstraCS token (docs/astra.md §4), DseAuthenticator's PLAIN-START step.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, Opcode } from '../../../src/protocol/constants.js';

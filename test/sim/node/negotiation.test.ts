@@ -1,5 +1,5 @@
 // Version negotiation and the pre-STARTUP state, byte for byte as Cassandra answers them
-// (astra-formats §6.1, driver-internals §4): drivers step down on these exact texts.
+// (docs/astra.md §6.1, docs/drivers.md §4): drivers step down on these exact texts.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, Opcode, ProtocolVersion } from '../../../src/protocol/constants.js';
