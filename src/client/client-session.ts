@@ -532,7 +532,7 @@ export class ClientSession {
   }
 
   /**
-   * The error drivers step down on (driver-internals §4, §6): Cassandra's text, in a frame of the
+   * The error drivers step down on (docs/drivers.md §4, §6): Cassandra's text, in a frame of the
    * highest version the proxy serves, so the Node driver, which starts at DSE v2, retries with
    * that version at once; then the connection is closed, as Cassandra does.
    */
@@ -697,7 +697,8 @@ export class ClientSession {
           cls.statement !== 'select' && this.rewrites(head.consistency)
             ? this.rewrite(frame, message, head.consistencyOffset, head.consistency)
             : frame;
-        // DSE Graph queries are not CQL: the lexer cannot judge them, the flag decides (cql-proxy §4.7).
+        // DSE Graph queries are not CQL: the lexer cannot judge them, the flag decides
+        // (docs/cql-proxy-compat.md §4.7).
         const idempotent =
           message.customPayload?.has(GRAPH_SOURCE) === true
             ? this.config.idempotentGraph === true
@@ -876,7 +877,7 @@ export class ClientSession {
     if (this.rewriteEnabled) {
       const message = this.message(frame);
       const head = decodeBatchHead(message.body.subarray(message.start), this.version);
-      // Every batch is a write (cql-proxy §4.9).
+      // Every batch is a write (docs/cql-proxy-compat.md §4.9).
       if (this.rewrites(head.consistency)) {
         out = this.rewrite(frame, message, head.consistencyOffset, head.consistency);
       }
@@ -884,7 +885,10 @@ export class ClientSession {
     this.forward({ frame: out, idempotent: () => this.batchIdempotent(out) });
   }
 
-  /** A batch may be retried when each of its statements may (cql-proxy §4.7); counters never. */
+  /**
+   * A batch may be retried when each of its statements may (docs/cql-proxy-compat.md §4.7);
+   * counters never.
+   */
   private batchIdempotent(frame: Buffer): boolean {
     try {
       const message = this.message(frame);
