@@ -93,7 +93,7 @@ export class FramedSocket {
   /** Frame bytes the kernel has taken since the socket opened: progress, for write timeouts. */
   private flushed = 0;
   /** The frames the socket's close dropped unwritten, until takeUnwritten() takes them. */
-  private droppedAtClose: Buffer[] = [];
+  private droppedAtClose: Buffer[] | undefined;
 
   constructor(socket: Socket, options: FramedSocketOptions) {
     this.socket = socket;
@@ -219,8 +219,8 @@ export class FramedSocket {
    */
   takeUnwritten(): Buffer[] {
     if (this.pending.length === 0) {
-      const dropped = this.droppedAtClose;
-      this.droppedAtClose = [];
+      const dropped = this.droppedAtClose ?? [];
+      this.droppedAtClose = undefined;
       return dropped;
     }
     const frames = this.pending;

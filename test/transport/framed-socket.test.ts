@@ -159,6 +159,39 @@ describe('FramedSocket', () => {
     client.destroy();
   });
 
+  it('shares its socket listeners and one flush per turn between sockets', async () => {
+    const a = await pair();
+    const b = await pair();
+    const options = {
+      incoming: 'request' as const,
+      maxFrameLength: 1024,
+      onFrame: () => undefined,
+      onError: () => undefined,
+      onClose: () => undefined,
+    };
+    const framedA = new FramedSocket(a.serverSocket, options);
+    const framedB = new FramedSocket(b.serverSocket, options);
+    for (const event of ['data', 'error', 'close']) {
+      const [listenerA] = a.serverSocket.listeners(event).slice(-1);
+      const [listenerB] = b.serverSocket.listeners(event).slice(-1);
+      expect(listenerA).toBe(listenerB);
+    }
+    const receivedA = collect(a.client);
+    const receivedB = collect(b.client);
+    framedA.write(READY);
+    framedB.write(READY);
+    expect(framedA.queuedBytes + framedB.queuedBytes).toBe(18);
+    await new Promise((r) => setImmediate(r));
+    await until(
+      () => receivedA.bytes().length === 9 && receivedB.bytes().length === 9,
+      'both answers',
+    );
+    expect(receivedA.bytes()).toEqual(READY);
+    expect(receivedB.bytes()).toEqual(READY);
+    a.client.destroy();
+    b.client.destroy();
+  });
+
   it('calls onClose once when the peer goes away', async () => {
     const { serverSocket, client } = await pair();
     let closes = 0;
