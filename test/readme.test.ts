@@ -40,6 +40,8 @@ const OTHER_FLAGS = new Set([
   '--requests',
   '--concurrency',
   '--time-limit',
+  '--proxy',
+  '--only',
   '--seconds',
   '--connections',
   '--write',
