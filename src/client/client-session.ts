@@ -51,6 +51,7 @@ import {
 } from '../protocol/constants.js';
 import { CqlScanner, type ForwardClass, classifyQuery } from '../protocol/cql-lexer.js';
 import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
+import type { FrameSink } from '../protocol/frame-decoder.js';
 import { decodeBatch, decodeBatchHead } from '../protocol/messages/batch.js';
 import { errorFrame } from '../protocol/messages/error.js';
 import { eventFrame } from '../protocol/messages/event.js';
@@ -215,6 +216,13 @@ class ClientRequest implements ForwardedRequest {
   onResponse(response: Buffer): void {
     this.inspect?.(response);
     this.session.answered(this, response);
+  }
+
+  /** Cut-through of a large answer (ForwardedRequest.onResponseHead); not when inspected. */
+  onResponseHead(head: Buffer, frameLength: number): FrameSink | undefined {
+    return this.inspect === undefined
+      ? this.session.answeredThrough(this, head, frameLength)
+      : undefined;
   }
 }
 
@@ -1061,8 +1069,30 @@ export class ClientSession {
     this.budget.add(delta);
   }
 
+  /**
+   * A forwarded request's large answer, cut through (ClientRequest.onResponseHead): its head goes
+   * to the client now and the rest as it arrives, when the socket takes it (FramedSocket
+   * writeThrough); undefined when it does not, and the answer comes whole to answered().
+   */
+  answeredThrough(
+    request: ClientRequest,
+    head: Buffer,
+    frameLength: number,
+  ): FrameSink | undefined {
+    if (this.closing) return undefined;
+    const sink = this.framed.writeThrough(head, frameLength);
+    if (sink !== undefined) this.accountAnswer(request, frameLength);
+    return sink;
+  }
+
   /** A forwarded request's answer (ClientRequest.onResponse): to the client, and limits updated. */
   answered(request: ClientRequest, response: Buffer): void {
+    this.framed.write(response);
+    this.accountAnswer(request, response.length);
+  }
+
+  /** The counters of an answer queued for the client (`length` bytes), then the holds. */
+  private accountAnswer(request: ClientRequest, length: number): void {
     this.inFlight--;
     this.requestBytes -= request.length;
     this.budget.add(-request.length);
@@ -1070,11 +1100,10 @@ export class ClientSession {
     // The first answer replaces the pessimistic guess outright, so a client of small answers has
     // its full concurrency after one round trip, however slow that trip; then a running average.
     this.responseEstimate = this.estimated
-      ? this.responseEstimate + (response.length - this.responseEstimate) * ESTIMATE_WEIGHT
-      : response.length;
+      ? this.responseEstimate + (length - this.responseEstimate) * ESTIMATE_WEIGHT
+      : length;
     this.estimated = true;
-    this.framed.write(response);
-    this.afterOutput(response.length);
+    this.afterOutput(length);
   }
 
   // --- limits ----------------------------------------------------------------------------------

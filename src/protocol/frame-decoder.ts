@@ -21,9 +21,24 @@ import {
 import { bufferView } from './buffer-view.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 
+/** Where the rest of a frame cut through goes (FrameDecoderOptions.onFrameHead). */
+export interface FrameSink {
+  /** The next bytes of the frame (a view of a socket chunk); `last` on the piece that ends it. */
+  piece(bytes: Buffer, last: boolean): void;
+  /** The stream ended before the frame did (the connection closed). */
+  abort(): void;
+}
+
 export interface FrameDecoderOptions {
   /** Called once per whole frame, header included. The view is valid as long as the caller keeps it. */
   onFrame: (frame: Buffer) => void;
+  /**
+   * Cut-through: asked for a frame of at least CUT_THROUGH_MIN_LENGTH bytes that straddles chunks
+   * and whose header arrived whole, with the frame's bytes in this chunk (header first, a view).
+   * A sink takes the frame: its head goes where the caller sends it, and the rest goes to the sink
+   * as it arrives, never assembled. undefined: the frame is assembled and goes to onFrame.
+   */
+  onFrameHead?: (head: Buffer, frameLength: number) => FrameSink | undefined;
   /** Largest accepted frame, header included. Default 256 MiB, as Cassandra 3.x. */
   maxFrameLength?: number;
   /** 'request' on the server side of a connection, 'response' on the client side. */
@@ -33,8 +48,15 @@ export interface FrameDecoderOptions {
 /** The first buffer of a frame that straddles chunks is at most this large (see above). */
 export const INITIAL_PARTIAL_CAPACITY = 64 * 1024;
 
+/** Smaller frames that straddle chunks are assembled: one copy costs less than a second write. */
+export const CUT_THROUGH_MIN_LENGTH = 16 * 1024;
+
 export class FrameDecoder {
   private readonly onFrame: (frame: Buffer) => void;
+  private readonly onFrameHead: FrameDecoderOptions['onFrameHead'];
+  /** The frame being cut through, and how many of its bytes are still to come. */
+  private sink: FrameSink | null = null;
+  private sinkRemaining = 0;
   private maxBodyLength: number;
   /** Value the direction bit must have, or -1 for either. */
   private readonly directionBit: number;
@@ -56,6 +78,7 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions) {
     this.onFrame = options.onFrame;
+    this.onFrameHead = options.onFrameHead;
     this.maxBodyLength = checkedMaxBody(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
     this.directionBit =
       options.direction === undefined ? -1 : options.direction === 'response' ? RESPONSE_BIT : 0;
@@ -64,7 +87,15 @@ export class FrameDecoder {
 
   /** True while part of a frame is buffered. */
   get midFrame(): boolean {
-    return this.headerFilled > 0 || this.partial !== null;
+    return this.headerFilled > 0 || this.partial !== null || this.sink !== null;
+  }
+
+  /** The stream ended: a frame being cut through is told it will not be completed. */
+  abort(): void {
+    const sink = this.sink;
+    this.sink = null;
+    this.sinkRemaining = 0;
+    sink?.abort();
   }
 
   /** Bytes held for an incomplete frame. */
@@ -132,6 +163,17 @@ export class FrameDecoder {
     let offset = 0;
     const length = chunk.length;
 
+    if (this.sink !== null) {
+      const sink = this.sink;
+      const take = Math.min(this.sinkRemaining, length);
+      this.sinkRemaining -= take;
+      const last = this.sinkRemaining === 0;
+      if (last) this.sink = null;
+      sink.piece(take === length ? chunk : bufferView(chunk, 0, take), last);
+      if (!last) return;
+      offset = take;
+    }
+
     if (this.headerFilled > 0) {
       const scratch = this.headerScratch!;
       const take = Math.min(HEADER_LENGTH - this.headerFilled, length);
@@ -176,7 +218,16 @@ export class FrameDecoder {
       }
       const end = offset + HEADER_LENGTH + bodyLength;
       if (end > length) {
-        this.startPartial(chunk, offset, length - offset, HEADER_LENGTH + bodyLength);
+        const frameLength = HEADER_LENGTH + bodyLength;
+        if (this.onFrameHead !== undefined && frameLength >= CUT_THROUGH_MIN_LENGTH) {
+          const sink = this.onFrameHead(bufferView(chunk, offset, length), frameLength);
+          if (sink !== undefined) {
+            this.sink = sink;
+            this.sinkRemaining = end - length;
+            return;
+          }
+        }
+        this.startPartial(chunk, offset, length - offset, frameLength);
         return;
       }
       this.onFrame(bufferView(chunk, offset, end));

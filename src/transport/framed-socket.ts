@@ -15,7 +15,7 @@
 // across connections (docs/design.md, "Limits").
 
 import type { Socket } from 'node:net';
-import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 import { ProtocolError, ProtocolErrorCode } from '../protocol/errors.js';
 import {
   MAX_SEGMENT_PAYLOAD_LENGTH,
@@ -33,6 +33,11 @@ export interface FramedSocketOptions {
   incoming: 'request' | 'response';
   maxFrameLength: number;
   onFrame: (frame: Buffer) => void;
+  /**
+   * Cut-through of large incoming frames (FrameDecoderOptions.onFrameHead); not with segments.
+   * When the socket closes mid-frame the sink's abort() is called.
+   */
+  onFrameHead?: (head: Buffer, frameLength: number) => FrameSink | undefined;
   /** A framing error (the stream is lost: no further frames arrive) or a socket error. */
   onError: (err: Error) => void;
   /** The socket closed, for whatever reason; called once. */
@@ -94,6 +99,13 @@ export class FramedSocket {
   private flushed = 0;
   /** The frames the socket's close dropped unwritten, until takeUnwritten() takes them. */
   private droppedAtClose: Buffer[] | undefined;
+  /** A frame being written as it arrives (writeThrough): its bytes not handed to the socket yet. */
+  private throughActive = false;
+  private throughBytes = 0;
+  /** end() was called while a frame was being written through: the socket ends after it. */
+  private endAfterThrough = false;
+  /** The sink of writeThrough, made the first time (an idle connection carries none). */
+  private throughSink: FrameSink | undefined;
 
   constructor(socket: Socket, options: FramedSocketOptions) {
     this.socket = socket;
@@ -123,6 +135,7 @@ export class FramedSocket {
     if (framed.closedFlag) return;
     framed.closedFlag = true;
     framed.dropQueued();
+    framed.decoder.abort();
     framed.options.onClose();
   }
 
@@ -146,7 +159,7 @@ export class FramedSocket {
 
   /** Frame bytes queued here or in the socket that the kernel has not taken yet. */
   get queuedBytes(): number {
-    return this.pendingBytes + this.inSocketBytes;
+    return this.pendingBytes + this.inSocketBytes + this.throughBytes;
   }
 
   /** Frame bytes the kernel has taken so far (grows while the peer reads). */
@@ -172,11 +185,80 @@ export class FramedSocket {
     }
   }
 
+  /**
+   * Cut-through: writes a frame of `frameLength` bytes as it arrives, `head` (its first bytes) now,
+   * after whatever is queued, and the rest through the sink returned. undefined when the frame
+   * cannot go this way (the socket closed, segmented, not writable, or another frame is being
+   * written through): the caller assembles it. Frames queued meanwhile wait for its end, so frames
+   * never interleave. The whole frame counts in queuedBytes from the start. If the sink is aborted
+   * the peer has half a frame, and the socket is destroyed.
+   */
+  writeThrough(head: Buffer, frameLength: number): FrameSink | undefined {
+    if (
+      this.closed ||
+      this.throughActive ||
+      this.outgoingSegments !== undefined ||
+      this.socket.writableNeedDrain
+    ) {
+      return undefined;
+    }
+    this.flush();
+    this.throughActive = true;
+    this.throughBytes = frameLength;
+    this.options.onQueuedBytes?.(frameLength);
+    this.writePiece(head);
+    return (this.throughSink ??= this.newThroughSink());
+  }
+
+  private newThroughSink(): FrameSink {
+    return {
+      piece: (bytes, last) => {
+        this.writePiece(bytes);
+        if (!last) return;
+        this.throughActive = false;
+        if (this.throughBytes !== 0) {
+          // Not expected (the decoder counts exactly); keep the accounting honest regardless.
+          this.options.onQueuedBytes?.(-this.throughBytes);
+          this.throughBytes = 0;
+        }
+        if (this.endAfterThrough) {
+          this.end();
+        } else if (this.pending.length > 0 && !this.flushScheduled) {
+          this.flushScheduled = true;
+          if (flushQueue.push(this) === 1) setImmediate(flushQueued);
+        }
+      },
+      abort: () => {
+        if (!this.throughActive) return;
+        this.throughActive = false;
+        this.destroy(new Error('the frame being written through was cut short'));
+      },
+    };
+  }
+
+  private writePiece(bytes: Buffer): void {
+    // Once closed, the frame's bytes were given back (dropQueued, destroy).
+    if (this.closed) return;
+    const n = bytes.length;
+    this.throughBytes -= n;
+    this.inSocketBytes += n;
+    this.socket.write(bytes, () => this.pieceWritten(n));
+  }
+
+  /** A piece written through reached the kernel (callbacks of flushes keep their own order). */
+  private pieceWritten(bytes: number): void {
+    if (this.closedFlag) return;
+    this.inSocketBytes -= bytes;
+    this.flushed += bytes;
+    this.options.onQueuedBytes?.(-bytes);
+    this.options.onWritten?.();
+  }
+
   /** Writes whatever is queued, now. */
   flush(): void {
     this.flushScheduled = false;
     const frames = this.pending;
-    if (frames.length === 0 || this.closed) return;
+    if (frames.length === 0 || this.closed || this.throughActive) return;
     this.pending = [];
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
@@ -233,7 +315,8 @@ export class FramedSocket {
 
   /** Forgets what was queued and never written, giving its bytes back. */
   private dropQueued(): void {
-    const bytes = this.pendingBytes + this.inSocketBytes;
+    const bytes = this.pendingBytes + this.inSocketBytes + this.throughBytes;
+    this.throughBytes = 0;
     this.droppedAtClose = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
@@ -253,7 +336,7 @@ export class FramedSocket {
     if (this.outgoingSegments !== undefined) return;
     this.flush();
     this.outgoingSegments = compression;
-    const framesInSegments = this.newFrameDecoder();
+    const framesInSegments = this.newFrameDecoder(false);
     this.segmentDecoder = new SegmentDecoder({
       compression,
       maxPayloadLength: MAX_SEGMENT_PAYLOAD_LENGTH,
@@ -284,22 +367,29 @@ export class FramedSocket {
   /** Flushes, then closes the write side. */
   end(): void {
     this.flush();
+    if (this.throughActive) {
+      this.endAfterThrough = true;
+      return;
+    }
     this.socket.end();
   }
 
   destroy(err?: Error): void {
     // What was never handed to the socket is forgotten now; the rest when 'close' comes.
-    const unwritten = this.pendingBytes;
+    const unwritten = this.pendingBytes + this.throughBytes;
+    this.throughBytes = 0;
     this.pending = [];
     this.pendingBytes = 0;
     if (unwritten > 0) this.options.onQueuedBytes?.(-unwritten);
     this.socket.destroy(err);
   }
 
-  private newFrameDecoder(): FrameDecoder {
+  private newFrameDecoder(cutThrough = true): FrameDecoder {
+    const onFrameHead = cutThrough ? this.options.onFrameHead : undefined;
     return new FrameDecoder({
       direction: this.options.incoming,
       maxFrameLength: this.maxFrameLength,
+      ...(onFrameHead === undefined ? {} : { onFrameHead }),
       onFrame: (frame) => {
         this.insideOnFrame = true;
         try {

@@ -35,6 +35,7 @@ import {
   versionName,
 } from '../protocol/constants.js';
 import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
+import type { FrameSink } from '../protocol/frame-decoder.js';
 import { patchStreamId, writeHeader } from '../protocol/header.js';
 import { decodeError } from '../protocol/messages/error.js';
 import { readBodyExtras } from '../protocol/messages/frame-extras.js';
@@ -174,6 +175,7 @@ export class UpstreamConnection {
       incoming: 'response' as const,
       maxFrameLength: options.maxFrameLength,
       onFrame: (frame: Buffer) => this.onFrame(frame),
+      onFrameHead: (head: Buffer, frameLength: number) => this.onFrameHead(head, frameLength),
       onError: (err: Error) => this.close(this.wrapFailure(err)),
       onClose: () =>
         this.close(
@@ -558,6 +560,31 @@ export class UpstreamConnection {
       );
     }
     if (this.retiring) this.closeIfOnlyOrphans();
+  }
+
+  /** Cut-through of a large response: its handler may take it before it is complete. */
+  private onFrameHead(head: Buffer, frameLength: number): FrameSink | undefined {
+    if (this.state === 'closed' || (head[0]! & 0x7f) !== this.version) return undefined;
+    const streamId = head.readInt16BE(2);
+    if (streamId < 0) return undefined;
+    const handler = this.handlers[streamId];
+    if (handler?.onResponseHead === undefined) return undefined;
+    let sink: FrameSink | undefined;
+    try {
+      sink = handler.onResponseHead(head, frameLength);
+    } catch (err) {
+      this.options.log?.(
+        'warn',
+        `a response handler for ${this.endpoint.key} threw: ${errorMessage(err)}`,
+      );
+      return undefined;
+    }
+    if (sink === undefined) return undefined;
+    this.heartbeat.noteRead();
+    this.handlers[streamId] = undefined;
+    this.ids.release(streamId);
+    if (this.retiring) this.closeIfOnlyOrphans();
+    return sink;
   }
 
   /**

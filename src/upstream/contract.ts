@@ -4,6 +4,7 @@
 // connections beyond the callbacks in ForwardedRequest.
 
 import type { BodyCompressionName } from '../protocol/compression.js';
+import type { FrameSink } from '../protocol/frame-decoder.js';
 import type { SchemaChange } from '../protocol/messages/schema-change.js';
 
 /** What the proxy learned about the cluster from its control connection. */
@@ -48,6 +49,12 @@ export interface ForwardedRequest {
    * (compressed with the session's compression), or a proxy-made ERROR (uncompressed).
    */
   onResponse: (frame: Buffer) => void;
+  /**
+   * Cut-through of a large RESULT: the head of the response frame (header with the client's
+   * stream id, then the first body bytes; a view); a sink takes the rest as it arrives, and the
+   * request is answered. undefined: the whole frame comes to onResponse instead.
+   */
+  onResponseHead?: (head: Buffer, frameLength: number) => FrameSink | undefined;
   /**
    * Who sent it (the client connection), when known. Only compared by identity: when every stream
    * id is taken, waiting requests are served round robin by owner, so a client with many queued

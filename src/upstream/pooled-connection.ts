@@ -1,9 +1,17 @@
 // What the pool and the request layer need of one upstream connection. connection.ts implements
 // it for real sockets; tests use fakes.
 
+import type { FrameSink } from '../protocol/frame-decoder.js';
+
 export interface ResponseHandler {
   /** The response frame (a view, body as the node sent it, stream id still the upstream one). */
   onResponse(frame: Buffer): void;
+  /**
+   * Cut-through of a large response (FrameDecoderOptions.onFrameHead): its head (header first, a
+   * view, stream id still the upstream one); a sink takes the frame and the request is answered.
+   * undefined: the frame is assembled and comes to onResponse. The head must be left as it came.
+   */
+  onResponseHead?(head: Buffer, frameLength: number): FrameSink | undefined;
   /**
    * The connection closed with this request in flight; called at most once. `unsent` is true when
    * the request frame was still queued in the proxy when the connection closed: the node never

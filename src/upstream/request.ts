@@ -2,7 +2,8 @@
 // repair, the timeout. The frame is never copied: each attempt patches its own stream id into it,
 // and the response frame gets the client's stream id back before it is handed on.
 
-import { ErrorCode, HEADER_LENGTH, HeaderFlag, Opcode } from '../protocol/constants.js';
+import { ErrorCode, HEADER_LENGTH, HeaderFlag, Opcode, ResultKind } from '../protocol/constants.js';
+import type { FrameSink } from '../protocol/frame-decoder.js';
 import {
   decodeError,
   errorFrame,
@@ -157,6 +158,41 @@ export class Request implements ResponseHandler, TimedRequest {
       return;
     }
     this.finish(frame, NO_ERROR);
+  }
+
+  /**
+   * Cut-through (ResponseHandler.onResponseHead): a RESULT Rows of a QUERY or EXECUTE, without
+   * compression, tracing, warnings or custom payload, goes to the client as it arrives if the
+   * client side takes it. Anything else (errors to retry, PREPAREs to cache, schema changes to
+   * hold) is assembled as before.
+   */
+  onResponseHead(head: Buffer, frameLength: number): FrameSink | undefined {
+    if (
+      this.done ||
+      this.reprepareStream >= 0 ||
+      this.forwarded.onResponseHead === undefined ||
+      (this.opcode !== Opcode.EXECUTE && this.opcode !== Opcode.QUERY) ||
+      head.length < HEADER_LENGTH + 4 ||
+      head[1] !== 0 ||
+      head[4] !== Opcode.RESULT ||
+      head.readInt32BE(HEADER_LENGTH) !== ResultKind.ROWS
+    ) {
+      return undefined;
+    }
+    const upstreamStreamId = head.readInt16BE(2);
+    patchStreamId(head, this.clientStreamId);
+    let sink: FrameSink | undefined;
+    try {
+      sink = this.forwarded.onResponseHead(head, frameLength);
+    } finally {
+      // Declined (or thrown): the frame is assembled and routed by its upstream stream id.
+      if (sink === undefined) patchStreamId(head, upstreamStreamId);
+    }
+    if (sink === undefined) return undefined;
+    this.done = true;
+    this.session.onRequestDone(this);
+    this.session.observer?.requestDone(this.opcode, NO_ERROR, ErrorOrigin.CLUSTER, this.startedAt);
+    return sink;
   }
 
   /**

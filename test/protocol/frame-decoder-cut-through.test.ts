@@ -1,0 +1,146 @@
+// Cut-through in the frame decoder (FrameDecoderOptions.onFrameHead): a large frame that straddles
+// chunks goes out as its head and then pieces, never assembled; every other frame comes whole, in
+// order, at every way of cutting the stream.
+
+import { describe, expect, it } from 'vitest';
+import {
+  CUT_THROUGH_MIN_LENGTH,
+  FrameDecoder,
+  type FrameSink,
+} from '../../src/protocol/frame-decoder.js';
+
+function frame(streamId: number, bodyLength: number, fill: number): Buffer {
+  const f = Buffer.alloc(9 + bodyLength);
+  f.writeUInt8(0x84, 0);
+  f.writeInt16BE(streamId, 2);
+  f.writeUInt8(0x08, 4);
+  f.writeInt32BE(bodyLength, 5);
+  for (let i = 9; i < f.length; i++) f[i] = (fill + i) & 0xff;
+  return f;
+}
+
+const FRAMES = [
+  frame(1, 100, 1),
+  frame(2, CUT_THROUGH_MIN_LENGTH + 3000, 2),
+  frame(3, 0, 3),
+  frame(4, 70_000, 4),
+  frame(5, CUT_THROUGH_MIN_LENGTH - 9, 5), // exactly the minimum length
+  frame(6, 20, 6),
+];
+const STREAM = Buffer.concat(FRAMES);
+
+interface Delivery {
+  frames: Buffer[];
+  cutThrough: number;
+  aborted: number;
+}
+
+function decode(chunks: Buffer[], take: (head: Buffer) => boolean): Delivery {
+  const out: Delivery = { frames: [], cutThrough: 0, aborted: 0 };
+  let current: { parts: Buffer[]; length: number } | undefined;
+  const decoder = new FrameDecoder({
+    direction: 'response',
+    onFrame: (f) => {
+      expect(current).toBeUndefined();
+      out.frames.push(Buffer.from(f));
+    },
+    onFrameHead: (head, frameLength) => {
+      expect(current).toBeUndefined();
+      expect(frameLength).toBeGreaterThanOrEqual(CUT_THROUGH_MIN_LENGTH);
+      expect(head.length).toBeGreaterThanOrEqual(9);
+      expect(head.length).toBeLessThan(frameLength);
+      if (!take(head)) return undefined;
+      out.cutThrough++;
+      const parts = [Buffer.from(head)];
+      current = { parts, length: frameLength };
+      const sink: FrameSink = {
+        piece: (bytes, last) => {
+          parts.push(Buffer.from(bytes));
+          const got = parts.reduce((n, p) => n + p.length, 0);
+          expect(got <= frameLength).toBe(true);
+          expect(last).toBe(got === frameLength);
+          if (last) {
+            out.frames.push(Buffer.concat(parts));
+            current = undefined;
+          }
+        },
+        abort: () => out.aborted++,
+      };
+      return sink;
+    },
+  });
+  for (const c of chunks) decoder.push(Buffer.from(c));
+  expect(decoder.midFrame).toBe(false);
+  return out;
+}
+
+function cut(bytes: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return chunks;
+}
+
+describe('FrameDecoder cut-through', () => {
+  const sizes = [1, 2, 5, 8, 9, 10, 13, 100, 1000, 4096, 16_384, 16_393, 19_000, 65_536, 70_009];
+  for (let s = 17; s < 70_000; s = Math.floor(s * 1.37) + 1) sizes.push(s);
+
+  it.each(sizes)('delivers every frame once, in order, in chunks of %i bytes', (size) => {
+    const out = decode(cut(STREAM, size), () => true);
+    expect(out.frames).toEqual(FRAMES);
+    // The two large frames are cut through whenever their header arrives in one chunk.
+    if (size >= 100 && size < CUT_THROUGH_MIN_LENGTH) expect(out.cutThrough).toBeGreaterThan(0);
+  });
+
+  it('splits at every offset around the large frames', () => {
+    const start = FRAMES[0]!.length;
+    const end = start + FRAMES[1]!.length;
+    for (const at of [
+      start - 1,
+      start,
+      start + 1,
+      start + 8,
+      start + 9,
+      start + 10,
+      end - 1,
+      end,
+    ]) {
+      const out = decode([STREAM.subarray(0, at), STREAM.subarray(at)], () => true);
+      expect(out.frames).toEqual(FRAMES);
+    }
+  });
+
+  it('assembles the frames whose head is declined', () => {
+    const out = decode(cut(STREAM, 1000), (head) => head.readInt16BE(2) !== 4);
+    expect(out.frames).toEqual(FRAMES);
+    expect(out.cutThrough).toBe(2);
+  });
+
+  it('assembles everything without onFrameHead, and whole chunks are never cut through', () => {
+    const got: Buffer[] = [];
+    const decoder = new FrameDecoder({
+      direction: 'response',
+      onFrame: (f) => got.push(Buffer.from(f)),
+      onFrameHead: () => {
+        throw new Error('a frame inside one chunk is not cut through');
+      },
+    });
+    decoder.push(STREAM);
+    expect(got).toEqual(FRAMES);
+  });
+
+  it('abort() tells the sink of a frame cut short, and the decoder is no longer mid-frame', () => {
+    let aborted = 0;
+    const decoder = new FrameDecoder({
+      direction: 'response',
+      onFrame: () => undefined,
+      onFrameHead: () => ({ piece: () => undefined, abort: () => aborted++ }),
+    });
+    decoder.push(FRAMES[3]!.subarray(0, 1000));
+    expect(decoder.midFrame).toBe(true);
+    decoder.abort();
+    expect(aborted).toBe(1);
+    expect(decoder.midFrame).toBe(false);
+    decoder.abort();
+    expect(aborted).toBe(1);
+  });
+});

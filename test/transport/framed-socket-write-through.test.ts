@@ -1,0 +1,159 @@
+// FramedSocket.writeThrough: a frame written as it arrives goes after what was queued before it,
+// frames queued meanwhile wait for its end (frames never interleave), its bytes count in
+// queuedBytes from the start, and a frame cut short destroys the socket.
+
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FramedSocket } from '../../src/transport/framed-socket.js';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) s.close();
+});
+
+async function pair(): Promise<{ serverSocket: Socket; client: Socket }> {
+  const server = createServer();
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [serverSocket] = await accepted;
+  await once(client, 'connect');
+  sockets.push(client, serverSocket);
+  return { serverSocket, client };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function frame(streamId: number, bodyLength: number): Buffer {
+  const f = Buffer.alloc(9 + bodyLength, streamId);
+  f.writeUInt8(0x84, 0);
+  f.writeUInt8(0, 1);
+  f.writeInt16BE(streamId, 2);
+  f.writeUInt8(0x08, 4);
+  f.writeInt32BE(bodyLength, 5);
+  return f;
+}
+
+function framed(socket: Socket, counted: { bytes: number }): FramedSocket {
+  return new FramedSocket(socket, {
+    incoming: 'request',
+    maxFrameLength: 1 << 20,
+    onFrame: () => undefined,
+    onError: () => undefined,
+    onClose: () => undefined,
+    onQueuedBytes: (delta) => (counted.bytes += delta),
+  });
+}
+
+describe('FramedSocket.writeThrough', () => {
+  it('keeps frames whole and in order, and counts the whole frame until the kernel took it', async () => {
+    const { serverSocket, client } = await pair();
+    const counted = { bytes: 0 };
+    const f = framed(serverSocket, counted);
+    const received: Buffer[] = [];
+    client.on('data', (c: Buffer) => received.push(c));
+
+    const before = frame(1, 10);
+    const large = frame(2, 100_000);
+    const during = frame(3, 20);
+    const after = frame(4, 30);
+    f.write(before);
+    const sink = f.writeThrough(large.subarray(0, 5000), large.length)!;
+    expect(sink).toBeDefined();
+    expect(f.queuedBytes).toBeGreaterThanOrEqual(large.length);
+    // One frame at a time: another large frame must be assembled.
+    expect(f.writeThrough(frame(9, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
+    f.write(during);
+    sink.piece(large.subarray(5000, 60_000), false);
+    await new Promise((r) => setImmediate(r));
+    sink.piece(large.subarray(60_000), true);
+    f.write(after);
+    const expected = Buffer.concat([before, large, during, after]);
+    await until(() => Buffer.concat(received).length >= expected.length, 'every byte');
+    expect(Buffer.concat(received).equals(expected)).toBe(true);
+    await until(() => f.queuedBytes === 0, 'the kernel took everything');
+    expect(counted.bytes).toBe(0);
+    expect(f.flushedBytes).toBe(expected.length);
+  });
+
+  it('end() during a frame written through ends the socket after it and what was queued', async () => {
+    const { serverSocket, client } = await pair();
+    const f = framed(serverSocket, { bytes: 0 });
+    const received: Buffer[] = [];
+    client.on('data', (c: Buffer) => received.push(c));
+    const ended = once(client, 'end');
+    const large = frame(2, 100_000);
+    const error = frame(3, 40);
+    const sink = f.writeThrough(large.subarray(0, 5000), large.length)!;
+    f.write(error);
+    f.end();
+    await new Promise((r) => setTimeout(r, 20));
+    sink.piece(large.subarray(5000), true);
+    await ended;
+    expect(Buffer.concat(received).equals(Buffer.concat([large, error]))).toBe(true);
+  });
+
+  it('is refused while the socket needs draining, with segments, and once closed', async () => {
+    const { serverSocket } = await pair();
+    const f = framed(serverSocket, { bytes: 0 });
+    f.startSegments('none');
+    expect(f.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
+
+    const other = await pair();
+    const g = framed(other.serverSocket, { bytes: 0 });
+    other.client.pause();
+    // Fill the socket until it asks for a drain.
+    while (!other.serverSocket.writableNeedDrain) other.serverSocket.write(Buffer.alloc(1 << 20));
+    expect(g.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
+    g.destroy();
+    await once(other.serverSocket, 'close');
+    expect(g.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
+  });
+
+  it('a frame cut short closes the socket and gives its bytes back', async () => {
+    const { serverSocket, client } = await pair();
+    const counted = { bytes: 0 };
+    const f = framed(serverSocket, counted);
+    const closed = once(client, 'close');
+    client.on('error', () => undefined);
+    client.resume();
+    const large = frame(2, 100_000);
+    const sink = f.writeThrough(large.subarray(0, 5000), large.length)!;
+    sink.piece(large.subarray(5000, 20_000), false);
+    sink.abort();
+    await closed;
+    await until(() => f.closed, 'closed');
+    await new Promise((r) => setTimeout(r, 20));
+    // Pieces arriving after the close are dropped without touching the accounting.
+    sink.piece(large.subarray(20_000), true);
+    expect(f.queuedBytes).toBe(0);
+    expect(counted.bytes).toBe(0);
+  });
+
+  it('a client that closes mid-frame: the rest is dropped and its bytes given back', async () => {
+    const { serverSocket, client } = await pair();
+    const counted = { bytes: 0 };
+    const f = framed(serverSocket, counted);
+    const large = frame(2, 100_000);
+    const sink = f.writeThrough(large.subarray(0, 5000), large.length)!;
+    client.destroy();
+    await until(() => f.closed, 'closed');
+    await new Promise((r) => setTimeout(r, 20));
+    sink.piece(large.subarray(5000), true);
+    expect(counted.bytes).toBe(0);
+    expect(f.queuedBytes).toBe(0);
+    // Frames queued after it are not written into the closed socket.
+    f.write(frame(5, 10));
+    expect(f.queuedBytes).toBe(0);
+  });
+});
