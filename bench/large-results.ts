@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,15 +20,12 @@ import { createEngine } from '../sim/engine/index.js';
 import type { Engine, EngineResult } from '../sim/engine/contract.js';
 import { startSimulator } from '../sim/simulator.js';
 import { Consistency, Opcode, ResultKind } from '../src/protocol/constants.js';
-import { FrameDecoder } from '../src/protocol/frame-decoder.js';
-import { encodeAuthResponse, encodeSaslPlain } from '../src/protocol/messages/auth-response.js';
 import { encodeExecute } from '../src/protocol/messages/execute.js';
 import { encodePrepare } from '../src/protocol/messages/prepare.js';
-import { encodeQuery } from '../src/protocol/messages/query.js';
 import { decodeResult } from '../src/protocol/messages/result.js';
-import { encodeStartup } from '../src/protocol/messages/startup.js';
 import { encodeInt } from '../src/protocol/values.js';
 import { summariseProfile } from './helpers/cpuprofile-top.js';
+import { RawBenchClient } from './helpers/raw-bench-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -118,109 +115,7 @@ async function freePort(): Promise<number> {
 
 // --- the load ------------------------------------------------------------------------------------
 
-/** One raw CQL v4 connection: request/response by stream id, and a pipelined EXECUTE loop. */
-class RawClient {
-  private readonly socket: Socket;
-  private readonly waiters = new Map<number, (frame: Buffer) => void>();
-  private nextStream = 1;
-  answered = 0;
-  bytes = 0;
-  private pump: ((frame: Buffer) => void) | undefined;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    const decoder = new FrameDecoder({
-      direction: 'response',
-      onFrame: (frame) => {
-        if (this.pump !== undefined) {
-          this.pump(frame);
-          return;
-        }
-        const stream = frame.readInt16BE(2);
-        const w = this.waiters.get(stream);
-        this.waiters.delete(stream);
-        w?.(Buffer.from(frame));
-      },
-    });
-    socket.setNoDelay(true);
-    socket.on('data', (c: Buffer) => decoder.push(c));
-  }
-
-  static async open(host: string, port: number, token: string | undefined): Promise<RawClient> {
-    const socket = connect(port, host);
-    await once(socket, 'connect');
-    const client = new RawClient(socket);
-    let answer = await client.request(
-      Opcode.STARTUP,
-      encodeStartup(new Map([['CQL_VERSION', '3.0.0']])),
-    );
-    if (answer.readUInt8(4) === Opcode.AUTHENTICATE) {
-      if (token === undefined) throw new Error('authentication asked for');
-      answer = await client.request(
-        Opcode.AUTH_RESPONSE,
-        encodeAuthResponse(encodeSaslPlain('token', token)),
-      );
-    }
-    if (answer.readUInt8(4) === Opcode.ERROR) throw new Error('handshake refused');
-    return client;
-  }
-
-  request(opcode: number, body: Buffer): Promise<Buffer> {
-    const stream = this.nextStream++;
-    const header = Buffer.alloc(9);
-    header.writeUInt8(4, 0);
-    header.writeInt16BE(stream, 2);
-    header.writeUInt8(opcode, 4);
-    header.writeInt32BE(body.length, 5);
-    this.socket.write(Buffer.concat([header, body]));
-    return new Promise((resolve) => this.waiters.set(stream, resolve));
-  }
-
-  async query(cql: string): Promise<void> {
-    const answer = await this.request(
-      Opcode.QUERY,
-      encodeQuery(4, cql, { consistency: Consistency.LOCAL_QUORUM }),
-    );
-    if (answer.readUInt8(4) === Opcode.ERROR) {
-      throw new Error(`${cql.slice(0, 60)} failed: ${answer.subarray(15).toString()}`);
-    }
-  }
-
-  /** Keeps IN_FLIGHT copies of `frame` going until `until`; resolves when all are answered. */
-  run(frame: Buffer, until: number): Promise<void> {
-    return new Promise((resolve) => {
-      const frames = Array.from({ length: IN_FLIGHT }, (_, i) => {
-        const f = Buffer.from(frame);
-        f.writeInt16BE(1000 + i, 2);
-        return f;
-      });
-      let pending = 0;
-      this.pump = (response) => {
-        if (response.readUInt8(4) !== Opcode.RESULT) throw new Error('not a RESULT');
-        this.answered++;
-        this.bytes += response.length;
-        pending--;
-        if (Date.now() < until) {
-          this.socket.write(frames[response.readInt16BE(2) - 1000]!);
-          pending++;
-        } else if (pending === 0) {
-          this.pump = undefined;
-          resolve();
-        }
-      };
-      for (const f of frames) {
-        this.socket.write(f);
-        pending++;
-      }
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-async function prepareExecute(client: RawClient): Promise<Buffer> {
+async function prepareExecute(client: RawBenchClient): Promise<Buffer> {
   const answer = await client.request(
     Opcode.PREPARE,
     encodePrepare(4, { query: 'SELECT c, v FROM bench.big WHERE k = ?' }),
@@ -258,18 +153,20 @@ let windowEnd = 0;
 async function measure(label: string, port: number, pid: number, auth: boolean): Promise<Figures> {
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, () =>
-      RawClient.open('127.0.0.1', port, auth ? token : undefined),
+      RawBenchClient.open('127.0.0.1', port, auth ? token : undefined),
     ),
   );
   const frames = await Promise.all(clients.map(prepareExecute));
   // Warm-up (JIT, pools), then the measured window.
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + 1000)));
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + 1000, IN_FLIGHT)));
   const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
   const bytesBefore = clients.reduce((n, c) => n + c.bytes, 0);
   const cpuBefore = cpuMicros(pid);
   const t0 = performance.now();
   windowStart = t0;
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000)));
+  await Promise.all(
+    clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000, IN_FLIGHT)),
+  );
   windowEnd = performance.now();
   const micros = (windowEnd - t0) * 1000;
   const cpuAfter = cpuMicros(pid);
@@ -290,7 +187,7 @@ async function measure(label: string, port: number, pid: number, auth: boolean):
 
 // --- setup: ROWS rows in one partition -----------------------------------------------------------
 
-const setup = await RawClient.open(node.host, node.port, token);
+const setup = await RawBenchClient.open(node.host, node.port, token);
 await setup.query(
   "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
 );

@@ -6,17 +6,15 @@
 // --workers N (> 1) also measures a proxy started with --workers N, next to the one-process one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Consistency, Opcode, ResultKind } from '../src/protocol/constants.js';
-import { FrameDecoder } from '../src/protocol/frame-decoder.js';
-import { encodeSaslPlain, encodeAuthResponse } from '../src/protocol/messages/auth-response.js';
 import { encodeExecute } from '../src/protocol/messages/execute.js';
 import { encodePrepare } from '../src/protocol/messages/prepare.js';
 import { encodeQuery } from '../src/protocol/messages/query.js';
 import { decodeResult } from '../src/protocol/messages/result.js';
-import { encodeStartup } from '../src/protocol/messages/startup.js';
 import { encodeInt } from '../src/protocol/values.js';
+import { RawBenchClient } from './helpers/raw-bench-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,100 +58,7 @@ function start(args: string[], ready: (line: string) => boolean): Promise<string
   });
 }
 
-/** One raw CQL v4 connection: request/response by stream id, and a pipelined EXECUTE loop. */
-class RawClient {
-  private readonly socket: Socket;
-  private readonly waiters = new Map<number, (frame: Buffer) => void>();
-  private nextStream = 1;
-  answered = 0;
-  private pump: ((frame: Buffer) => void) | undefined;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    const decoder = new FrameDecoder({
-      direction: 'response',
-      onFrame: (frame) => {
-        if (this.pump !== undefined) {
-          this.pump(frame);
-          return;
-        }
-        const stream = frame.readInt16BE(2);
-        const w = this.waiters.get(stream);
-        this.waiters.delete(stream);
-        w?.(Buffer.from(frame));
-      },
-    });
-    socket.setNoDelay(true);
-    socket.on('data', (c: Buffer) => decoder.push(c));
-  }
-
-  static async open(host: string, port: number, token: string | undefined): Promise<RawClient> {
-    const socket = connect(port, host);
-    await once(socket, 'connect');
-    const client = new RawClient(socket);
-    let answer = await client.request(
-      Opcode.STARTUP,
-      encodeStartup(new Map([['CQL_VERSION', '3.0.0']])),
-    );
-    if (answer.readUInt8(4) === Opcode.AUTHENTICATE) {
-      if (token === undefined) throw new Error('authentication asked for');
-      answer = await client.request(
-        Opcode.AUTH_RESPONSE,
-        encodeAuthResponse(encodeSaslPlain('token', token)),
-      );
-    }
-    if (answer.readUInt8(4) === Opcode.ERROR) throw new Error('handshake refused');
-    return client;
-  }
-
-  request(opcode: number, body: Buffer): Promise<Buffer> {
-    const stream = this.nextStream++;
-    const header = Buffer.alloc(9);
-    header.writeUInt8(4, 0);
-    header.writeInt16BE(stream, 2);
-    header.writeUInt8(opcode, 4);
-    header.writeInt32BE(body.length, 5);
-    this.socket.write(Buffer.concat([header, body]));
-    return new Promise((resolve) => this.waiters.set(stream, resolve));
-  }
-
-  /** Keeps IN_FLIGHT copies of `frame` going until `until`; resolves with the answers counted. */
-  run(frame: Buffer, until: number): Promise<number> {
-    return new Promise((resolve) => {
-      const frames = Array.from({ length: IN_FLIGHT }, (_, i) => {
-        const f = Buffer.from(frame);
-        f.writeInt16BE(1000 + i, 2);
-        return f;
-      });
-      let pending = 0;
-      this.pump = (response) => {
-        this.answered++;
-        pending--;
-        if (Date.now() < until) {
-          const i = response.readInt16BE(2) - 1000;
-          const f = frames[i];
-          if (f !== undefined) {
-            this.socket.write(f);
-            pending++;
-          }
-        } else if (pending === 0) {
-          this.pump = undefined;
-          resolve(this.answered);
-        }
-      };
-      for (const f of frames) {
-        this.socket.write(f);
-        pending++;
-      }
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-async function prepareExecute(client: RawClient): Promise<Buffer> {
+async function prepareExecute(client: RawBenchClient): Promise<Buffer> {
   const prepared = decodeResult(
     (
       await client.request(
@@ -183,15 +88,17 @@ async function measure(
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, (_, i) => {
       const t = targets[i % targets.length]!;
-      return RawClient.open(t.host, t.port, token);
+      return RawBenchClient.open(t.host, t.port, token);
     }),
   );
   const frames = await Promise.all(clients.map(prepareExecute));
   // Warm-up, then the measured run.
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + 500)));
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + 500, IN_FLIGHT)));
   const before = clients.reduce((n, c) => n + c.answered, 0);
   const t0 = performance.now();
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000)));
+  await Promise.all(
+    clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000, IN_FLIGHT)),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const answered = clients.reduce((n, c) => n + c.answered, 0) - before;
   for (const c of clients) c.close();
@@ -216,7 +123,7 @@ const info = JSON.parse(await start(['bench/helpers/sim-void.ts'], (l) => l.star
   bundle: string;
 };
 const nodes = info.contactPoints.map((host) => ({ host, port: info.port }));
-const setup = await RawClient.open(nodes[0]!.host, nodes[0]!.port, info.token);
+const setup = await RawBenchClient.open(nodes[0]!.host, nodes[0]!.port, info.token);
 await setup.request(
   Opcode.QUERY,
   encodeQuery(
