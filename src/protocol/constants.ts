@@ -1,5 +1,6 @@
-// Protocol constants shared by every codec. Values are from the native protocol specifications in
-// ../shared/reference (v3, v4, v5); DSE v1/v2 (0x41/0x42) keep the v4 frame layout.
+// Protocol constants shared by every codec. Values are from the CQL native protocol
+// specifications v3, v4 and v5 (native_protocol_v*.spec, Apache Cassandra); DSE v1/v2 (0x41/0x42)
+// keep the v4 frame layout.
 
 /** Protocol versions as they appear in the low 7 bits of the first header byte (spec v4 §2.1). */
 export const ProtocolVersion = {
