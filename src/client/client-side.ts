@@ -7,6 +7,7 @@ import { ClientAuth, type ClientAuthCounts, type ClientAuthMode } from './auth/c
 import { BurstLog } from './burst-log.js';
 import { type ClientSideConfig, validateClientSideConfig } from './config.js';
 import { ClientSession, type ClientGuards } from './client-session.js';
+import { sweep as sweepConnection } from './session-limits.js';
 import {
   CLOSE_REASONS,
   ClientLimitStats,
@@ -168,7 +169,7 @@ export async function startClientSide(
   const sweepMs = sweepInterval(limits);
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const s of sessions) s.sweep(now);
+    for (const s of sessions) sweepConnection(s, now);
   }, sweepMs);
   sweep.unref();
   const limitsReport = (): ClientLimitsReport => {
