@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import cassandra from 'cassandra-driver';
 import { startSimulator } from '../sim/simulator.js';
 import type { Simulator } from '../sim/simulator.js';
-import { parseConfig } from '../src/config-parse.js';
+import { parseConfig } from '../src/config/parse.js';
 import { ProxyError, ProxyErrorCode } from '../src/errors.js';
 import { createLogger } from '../src/ops/logger.js';
 import { startProxy } from '../src/proxy.js';

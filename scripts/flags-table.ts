@@ -9,8 +9,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { parseConfig } from '../src/config-parse.js';
-import { OPTIONS_BY_NAME } from '../src/config-schema.js';
+import { parseConfig } from '../src/config/parse.js';
+import { OPTIONS_BY_NAME } from '../src/config/schema.js';
 
 export const START_MARKER = '<!-- flags:start -->';
 export const END_MARKER = '<!-- flags:end -->';

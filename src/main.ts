@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { HASH_PASSWORD_COMMAND, hashPasswordCommand } from './client/auth/hash-password-command.js';
-import { parseConfig } from './config-parse.js';
+import { parseConfig } from './config/parse.js';
 import { ProxyError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
 import { handleShutdownSignals } from './ops/shutdown.js';

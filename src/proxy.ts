@@ -7,7 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { errorMessage, ProxyError, ProxyErrorCode } from './errors.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import type { Logger } from './ops/logger.js';
 import { startOperations, type Operations } from './ops/operations.js';
 import { closeGracefully } from './ops/shutdown.js';

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config-parse.js';
-import { OPTIONS } from '../src/config-schema.js';
+import { parseConfig } from '../src/config/parse.js';
+import { OPTIONS } from '../src/config/schema.js';
 import { Consistency } from '../src/protocol/constants.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,5 +1,5 @@
 // What one client connection may make the proxy spend, and the defaults. Every limit here has a
-// flag (src/config-schema.ts), a metric (src/ops/metrics.ts), a log line and a line in the
+// flag (src/config/schema.ts), a metric (src/ops/metrics.ts), a log line and a line in the
 // README's Reliability section; docs/design.md ("Limits") says how they fit together.
 //
 // The anchors are Cassandra 4.x's native transport (native_transport_max_frame_size 16 MiB,

@@ -4,7 +4,7 @@
 // during a slow start sees "starting" rather than a refused connection; it then attaches the
 // cluster and the client side once they are up.
 
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { RequestObserver } from '../upstream/session.js';
 import {
   Phase,

@@ -25,7 +25,7 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { errorMessage } from '../errors.js';
 import type { RunningProxy } from '../proxy.js';
 import { goDuration, liveness, type HealthAnswer, type ReadinessBody } from './health.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
-import { OPTIONS, OPTIONS_BY_NAME } from '../../src/config-schema.js';
+import type { Config } from '../../src/config/config.js';
+import { OPTIONS, OPTIONS_BY_NAME } from '../../src/config/schema.js';
 import { Consistency, ProtocolVersion } from '../../src/protocol/constants.js';
 import { DB_ID, ok, run } from './helpers.js';
 

@@ -13,7 +13,7 @@ import {
   parseInteger,
   parseSize,
   renderHelp,
-} from '../../src/config-schema.js';
+} from '../../src/config/schema.js';
 import { run } from './helpers.js';
 
 describe('durations (Go time.ParseDuration syntax)', () => {

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseYaml, type YamlNode } from '../../src/config-yaml.js';
+import { parseYaml, type YamlNode } from '../../src/config/yaml.js';
 
 /** Maps to plain objects, for readable expectations. */
 function plain(node: YamlNode): unknown {

@@ -2,8 +2,8 @@
 // result is a config or one error line with exit code 2.
 
 import { expect } from 'vitest';
-import type { Config } from '../../src/config.js';
-import { parseConfig, type ParseConfigResult } from '../../src/config-parse.js';
+import type { Config } from '../../src/config/config.js';
+import { parseConfig, type ParseConfigResult } from '../../src/config/parse.js';
 
 export const DB_ID = '3f1c2e6a-0d4b-4a8e-9d7e-5b8f0c1a2b3c';
 

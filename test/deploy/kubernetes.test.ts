@@ -8,8 +8,8 @@ import type { IDeployment } from 'kubernetes-models/apps/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IPodSpec, IProbe, IService } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
-import { parseConfig } from '../../src/config-parse.js';
+import type { Config } from '../../src/config/config.js';
+import { parseConfig } from '../../src/config/parse.js';
 import { readDockerfile, stageEnv } from './dockerfile.js';
 import {
   MODELS,

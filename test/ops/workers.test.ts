@@ -1,8 +1,8 @@
 // --workers N: what each worker gets of the process-wide client limits (src/ops/workers.ts).
 
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config-parse.js';
-import type { Config } from '../../src/config.js';
+import { parseConfig } from '../../src/config/parse.js';
+import type { Config } from '../../src/config/config.js';
 import { restartDelayMs, workerConfig } from '../../src/ops/workers.js';
 
 function config(argv: string[]): Config {

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OPTIONS } from '../../src/config-schema.js';
+import { OPTIONS } from '../../src/config/schema.js';
 import {
   END_MARKER,
   README,

@@ -17,7 +17,7 @@ import {
   type ParsedNode,
   type YAMLError,
 } from 'yaml';
-import { quoteName } from './config-names.js';
+import { quoteName } from './names.js';
 
 export type YamlNode = string | null | YamlNode[] | Map<string, YamlNode>;
 

@@ -1,5 +1,5 @@
 // The syntax of option values: durations, sizes, booleans, integers, host:port. Used by the
-// command-line parser (config-parse.ts) and re-exported by config-schema.ts.
+// command-line parser (parse.ts) and re-exported by schema.ts.
 
 import { isIP } from 'node:net';
 

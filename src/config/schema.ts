@@ -1,14 +1,14 @@
 // Every option of the command line: its flag names, environment variable, YAML key, default and
-// the syntax of its value, in one table that drives parsing (config-parse.ts) and --help alike, so
+// the syntax of its value, in one table that drives parsing (parse.ts) and --help alike, so
 // the two cannot drift apart. The cql-proxy options keep cql-proxy's names, short letters,
 // environment variables and defaults (docs/cql-proxy-compat.md §1) so existing manifests work
 // unchanged; the one deliberate difference is --bind, loopback unless asked.
 
-import { CONNECTION_OPTIONS } from './config-options.js';
-import { OPERATION_OPTIONS } from './config-options-limits.js';
+import { CONNECTION_OPTIONS } from './options-connection.js';
+import { OPERATION_OPTIONS } from './options-operation.js';
 
-// The syntax of values lives in config-values.ts; its readers are part of this module's interface.
-export * from './config-values.js';
+// The syntax of values lives in values.ts; its readers are part of this module's interface.
+export * from './values.js';
 
 export const PROGRAM_NAME = 'cql-proxy-ts';
 /** Kept equal to package.json's version by a test (the parser is pure and reads no files). */

@@ -21,15 +21,15 @@ import {
   parseSize,
   renderHelp,
   type LogLevel,
-} from './config-schema.js';
+} from './schema.js';
 import {
   Consistency,
   ProtocolVersion,
   consistencyName,
   parseConsistency,
-} from './protocol/constants.js';
-import { ConfigError, Reader, SOURCE_RANK, Sources, fail } from './config-sources.js';
-import { readClientAuth, readSecretFile, readTokenFile } from './config-client-auth.js';
+} from '../protocol/constants.js';
+import { ConfigError, Reader, SOURCE_RANK, Sources, fail } from './sources.js';
+import { readClientAuth, readSecretFile, readTokenFile } from './client-auth.js';
 
 export type ParseConfigResult =
   { config: Config } | { help: string } | { error: string; exitCode: 2 };

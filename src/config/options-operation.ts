@@ -1,7 +1,7 @@
 // The options of the Limits, Timeouts and Operations groups (the table is documented in
-// config-schema.ts; config-options.ts has the others).
+// schema.ts; options-connection.ts has the others).
 
-import type { OptionSpec } from './config-schema.js';
+import type { OptionSpec } from './schema.js';
 
 export const OPERATION_OPTIONS: readonly OptionSpec[] = [
   // Limits: what one client, and all clients together, may make the proxy spend

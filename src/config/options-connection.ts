@@ -1,7 +1,7 @@
 // The options of the Astra, Cluster and Listener groups (the table is documented in
-// config-schema.ts; config-options-limits.ts has the rest).
+// schema.ts; options-operation.ts has the rest).
 
-import type { OptionSpec } from './config-schema.js';
+import type { OptionSpec } from './schema.js';
 
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   // Astra

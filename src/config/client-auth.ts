@@ -2,12 +2,12 @@
 // --client-password-file and --client-users-file, and the client authentication they make up.
 
 import type { Config } from './config.js';
-import { CLIENT_AUTH_MODES } from './client/auth/client-auth.js';
-import type { ClientUserSource } from './client/auth/client-users.js';
-import { type UsersFileEntry, parseUsersFile } from './client/auth/users-file.js';
-import { ValueError } from './config-schema.js';
-import { errorMessage } from './errors.js';
-import { type Reader, type Sources, fail } from './config-sources.js';
+import { CLIENT_AUTH_MODES } from '../client/auth/client-auth.js';
+import type { ClientUserSource } from '../client/auth/client-users.js';
+import { type UsersFileEntry, parseUsersFile } from '../client/auth/users-file.js';
+import { ValueError } from './schema.js';
+import { errorMessage } from '../errors.js';
+import { type Reader, type Sources, fail } from './sources.js';
 
 /**
  * --client-auth and the users it needs. Giving users turns on `users`; `users` without any, or

@@ -1,10 +1,10 @@
 // Where configuration values come from (flags, environment variables, the YAML file), and the
 // typed readers that turn one into a value or one error line naming its source. Used by
-// config-parse.ts, which builds the Config from them.
+// parse.ts, which builds the Config from them.
 
 import yargs from 'yargs';
-import { quoteName, safeName } from './config-names.js';
-import { YamlError, parseYaml, type YamlNode } from './config-yaml.js';
+import { quoteName, safeName } from './names.js';
+import { YamlError, parseYaml, type YamlNode } from './yaml.js';
 import type { PeerProxy } from './config.js';
 import {
   FILE_ONLY_KEYS,
@@ -18,8 +18,8 @@ import {
   parseBoolean,
   parseDurationNs,
   type OptionSpec,
-} from './config-schema.js';
-import { errorMessage } from './errors.js';
+} from './schema.js';
+import { errorMessage } from '../errors.js';
 
 /** One line for the user; thrown inside the parser and returned by parseConfig. */
 export class ConfigError extends Error {

@@ -1,8 +1,8 @@
 // The validated configuration of one proxy process. main.ts builds it from flags, environment
-// variables and an optional YAML file (see parseConfig in config-parse.ts); everything else takes
+// variables and an optional YAML file (see parseConfig in parse.ts); everything else takes
 // it as given.
 
-import type { ClientAuthConfig } from './client/auth/client-auth.js';
+import type { ClientAuthConfig } from '../client/auth/client-auth.js';
 
 export interface PeerProxy {
   rpcAddress: string;
