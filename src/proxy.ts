@@ -4,7 +4,6 @@
 // close() undoes everything, draining client connections first when asked (src/ops/shutdown.ts).
 
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { errorMessage, ProxyError, ProxyErrorCode } from './errors.js';
 import type { Config } from './config/config.js';
@@ -23,7 +22,7 @@ import { defaultMemoryBudget } from './client/memory-budget.js';
 import { versionName } from './protocol/constants.js';
 import { Cluster, type ClusterTarget } from './upstream/cluster.js';
 import { type ClientTls, loadClientTls } from './tls/client-tls.js';
-import type { ContactPointTls } from './upstream/endpoint.js';
+import { readClusterTls } from './tls/cluster-tls-files.js';
 
 export interface RunningProxy {
   readonly cluster: Cluster;
@@ -253,7 +252,7 @@ async function resolveTarget(
     };
   }
   if (config.contactPoints.length > 0) {
-    const tls = await clusterTls(config);
+    const tls = await readClusterTls(config.clusterTls);
     return {
       target: {
         kind: 'contact-points',
@@ -272,36 +271,6 @@ async function resolveTarget(
     ProxyErrorCode.CONFIG_INVALID,
     'must provide either --astra-bundle, --astra-token with --astra-database-id, or --contact-points',
   );
-}
-
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ProxyError(
-      ProxyErrorCode.CONFIG_INVALID,
-      `cannot read ${what} ${path}: ${errorMessage(err)}`,
-      {
-        cause: err,
-      },
-    );
-  }
-}
-
-async function clusterTls(config: Config): Promise<ContactPointTls | undefined> {
-  const t = config.clusterTls;
-  if (t === undefined) return undefined;
-  const ca = await readPem(t.caFile, '--cluster-ca-file');
-  const cert = await readPem(t.certFile, '--cluster-cert-file');
-  const key = await readPem(t.keyFile, '--cluster-key-file');
-  return {
-    ...(ca === undefined ? {} : { ca }),
-    ...(cert === undefined ? {} : { cert }),
-    ...(key === undefined ? {} : { key }),
-    ...(t.serverName === undefined ? {} : { serverName: t.serverName }),
-    ...(t.insecure === true ? { rejectUnauthorized: false } : {}),
-  };
 }
 
 /** cql-proxy resolves --rpc-address and the peers' addresses with DNS; system tables need IPs. */

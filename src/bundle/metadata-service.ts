@@ -6,6 +6,7 @@
 import { request } from 'node:https';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
 import { MiB, formatBytes } from './byte-limit.js';
+import { metadataServiceTlsOptions } from '../tls/upstream-tls.js';
 import type { SecureConnectBundle } from './secure-connect-bundle.js';
 
 /**
@@ -97,11 +98,8 @@ function getMetadata(bundle: SecureConnectBundle, timeoutMs: number): Promise<st
         path: '/metadata',
         method: 'GET',
         headers: { accept: 'application/json' },
-        ca: bundle.ca,
-        cert: bundle.cert,
-        key: bundle.key,
         // The certificate is checked against config.json's host, as every driver does.
-        rejectUnauthorized: true,
+        ...metadataServiceTlsOptions(bundle),
         timeout: timeoutMs,
         agent: false,
       },

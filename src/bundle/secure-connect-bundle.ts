@@ -7,11 +7,11 @@
 // size), because a bundle path or download URL pointing at the wrong thing, or a zip bomb, must
 // end in one error line rather than in an out-of-memory crash.
 
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import AdmZip from 'adm-zip';
-import forge from 'node-forge';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
+import { readPkcs12 } from '../tls/pkcs12.js';
 import { MiB, formatBytes } from './byte-limit.js';
 
 /**
@@ -150,7 +150,7 @@ export function readSecureConnectBundle(zip: Buffer, source: string): SecureConn
     if (typeof password !== 'string') {
       throw invalid(source, 'cert.pfx is present but config.json has no "pfxCertPassword"');
     }
-    ({ cert, key } = readPkcs12(source, pfx, password));
+    ({ cert, key } = readBundlePkcs12(source, pfx, password));
   }
   checkCertificate(source, 'cert', cert);
   try {
@@ -220,31 +220,14 @@ function checkCertificate(source: string, entry: string, pem: string): void {
   }
 }
 
-/** The client certificate and key from a PKCS#12 file, as PEM. */
-function readPkcs12(source: string, pfx: Buffer, password: string): { cert: string; key: string } {
+/** cert.pfx unpacked (src/tls/pkcs12.ts), its failure named as a bundle error. */
+function readBundlePkcs12(
+  source: string,
+  pfx: Buffer,
+  password: string,
+): { cert: string; key: string } {
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString('binary')));
-    const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
-    const certOid = forge.pki.oids.certBag ?? '';
-    const shroudedOid = forge.pki.oids.pkcs8ShroudedKeyBag ?? '';
-    const keyOid = forge.pki.oids.keyBag ?? '';
-    const key =
-      p12.getBags({ bagType: shroudedOid })[shroudedOid]?.[0]?.key ??
-      p12.getBags({ bagType: keyOid })[keyOid]?.[0]?.key;
-    if (key === undefined) throw new Error('it holds no private key');
-    // The file may also hold the CA: take the certificate whose public key is the private key's.
-    const keyPem = forge.pki.privateKeyToPem(key);
-    const publicPem = createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }).toString();
-    const certs = (p12.getBags({ bagType: certOid })[certOid] ?? []).flatMap((bag) =>
-      bag.cert === undefined ? [] : [forge.pki.certificateToPem(bag.cert)],
-    );
-    const cert = certs.find(
-      (pem) =>
-        new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'pem' }).toString() ===
-        publicPem,
-    );
-    if (cert === undefined) throw new Error('it holds no certificate for its private key');
-    return { cert, key: keyPem };
+    return readPkcs12(pfx, password);
   } catch (err) {
     throw invalid(source, `entry cert.pfx cannot be read (${errorMessage(err)})`, err);
   }
