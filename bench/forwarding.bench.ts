@@ -4,50 +4,15 @@
 // CPU cost the proxy adds; bench/e2e.ts measures it with real sockets and drivers.
 // Run: npm run bench -- bench/forwarding.bench.ts
 import { bench, describe } from 'vitest';
-import { ResultKind } from '../src/protocol/constants.js';
 import { FrameDecoder } from '../src/protocol/frame-decoder.js';
 import { patchStreamId } from '../src/protocol/header.js';
-import { resultFrame } from '../src/protocol/messages/result.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { NodePool } from '../src/upstream/node-pool.js';
-import type { PooledConnection, ResponseHandler } from '../src/upstream/pooled-connection.js';
 import { PreparedCache } from '../src/upstream/prepared-cache.js';
 import { RequestTimeouts } from '../src/upstream/request-timeouts.js';
 import { Session, newSessionMetrics } from '../src/upstream/session.js';
 import { chunk, formatThroughput, measure, type Throughput } from './measure.js';
-
-/** Answers everything it was sent when flush() is called, with one shared RESULT frame. */
-class InstantConnection implements PooledConnection {
-  closed = false;
-  congested = false;
-  private handlers: (ResponseHandler | undefined)[] = new Array<ResponseHandler | undefined>(32768);
-  private readonly free: number[] = Array.from({ length: 32768 }, (_, i) => 32767 - i);
-  private readonly pending: number[] = [];
-  private readonly response = resultFrame(4, 0, { kind: ResultKind.VOID });
-  get inFlight(): number {
-    return this.pending.length;
-  }
-  send(frame: Buffer, handler: ResponseHandler): boolean {
-    const id = this.free.pop();
-    if (id === undefined) return false;
-    patchStreamId(frame, id);
-    this.handlers[id] = handler;
-    this.pending.push(id);
-    return true;
-  }
-  flush(): void {
-    for (const id of this.pending.splice(0)) {
-      const h = this.handlers[id];
-      this.handlers[id] = undefined;
-      this.free.push(id);
-      patchStreamId(this.response, id);
-      h?.onResponse(this.response);
-    }
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
+import { InstantConnection } from './helpers/instant-connection.js';
 
 const COUNT = 2000;
 function executeFrames(count: number): Buffer {

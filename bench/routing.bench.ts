@@ -1,25 +1,24 @@
 // The token-aware routing decision (src/upstream/routing.ts) per request: find the prepared id,
 // read the partition key from the bound values, Murmur3 it, binary search the ring (3 nodes x 8
 // vnodes) and take the replicas, for single and composite keys; then the whole forwarding path
-// (bench/forwarding.bench.ts's Session over in-memory connections) with and without routing, on
+// (bench/forwarding.bench.ts's Session over bench/helpers/instant-connection.ts) with and without routing, on
 // EXECUTEs that carry real keys. Figures are printed in ns per request, never asserted.
 // Run: npm run bench -- bench/routing.bench.ts
 import { randomBytes, randomInt } from 'node:crypto';
 import { bench, describe } from 'vitest';
-import { Opcode, ProtocolVersion, ResultKind } from '../src/protocol/constants.js';
+import { Opcode, ProtocolVersion } from '../src/protocol/constants.js';
 import { FrameDecoder } from '../src/protocol/frame-decoder.js';
-import { encodeHeader, patchStreamId } from '../src/protocol/header.js';
+import { encodeHeader } from '../src/protocol/header.js';
 import { encodeExecute } from '../src/protocol/messages/execute.js';
-import { resultFrame } from '../src/protocol/messages/result.js';
 import { murmur3TokenInto } from '../src/protocol/murmur3.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { NodePool } from '../src/upstream/node-pool.js';
-import type { PooledConnection, ResponseHandler } from '../src/upstream/pooled-connection.js';
 import { PreparedCache } from '../src/upstream/prepared-cache.js';
 import { RequestTimeouts } from '../src/upstream/request-timeouts.js';
 import { Router } from '../src/upstream/routing.js';
 import { Session, newSessionMetrics } from '../src/upstream/session.js';
 import { chunk, measure } from './measure.js';
+import { InstantConnection } from './helpers/instant-connection.js';
 
 const VERSION = ProtocolVersion.V4;
 const COUNT = 2000;
@@ -108,39 +107,6 @@ function hashOnly(): void {
   for (const f of SINGLE) {
     murmur3TokenInto(f, 40, 44, hashOut);
     sink += hashOut[0]!;
-  }
-}
-
-/** Answers everything it was sent when flush() is called (as in forwarding.bench.ts). */
-class InstantConnection implements PooledConnection {
-  closed = false;
-  congested = false;
-  private handlers: (ResponseHandler | undefined)[] = new Array<ResponseHandler | undefined>(32768);
-  private readonly free: number[] = Array.from({ length: 32768 }, (_, i) => 32767 - i);
-  private readonly pending: number[] = [];
-  private readonly response = resultFrame(4, 0, { kind: ResultKind.VOID });
-  get inFlight(): number {
-    return this.pending.length;
-  }
-  send(frame: Buffer, handler: ResponseHandler): boolean {
-    const id = this.free.pop();
-    if (id === undefined) return false;
-    patchStreamId(frame, id);
-    this.handlers[id] = handler;
-    this.pending.push(id);
-    return true;
-  }
-  flush(): void {
-    for (const id of this.pending.splice(0)) {
-      const h = this.handlers[id];
-      this.handlers[id] = undefined;
-      this.free.push(id);
-      patchStreamId(this.response, id);
-      h?.onResponse(this.response);
-    }
-  }
-  close(): void {
-    this.closed = true;
   }
 }
 
