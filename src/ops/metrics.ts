@@ -12,7 +12,7 @@ import {
   type Metric,
 } from 'prom-client';
 import { ErrorCode, opcodeName } from '../protocol/constants.js';
-import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../upstream/session.js';
+import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../upstream/request-outcome.js';
 import { LATENCY_BUCKETS_SECONDS, RequestStats, type LatencySnapshot } from './request-stats.js';
 import type { ClientLimitsReport } from '../client/client-side.js';
 

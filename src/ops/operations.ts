@@ -5,7 +5,7 @@
 // cluster and the client side once they are up.
 
 import type { Config } from '../config/config.js';
-import type { RequestObserver } from '../upstream/session.js';
+import type { RequestObserver } from '../upstream/request-outcome.js';
 import {
   Phase,
   isReady,

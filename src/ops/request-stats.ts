@@ -4,7 +4,11 @@
 // costs about 0.7 µs a request on this machine; this costs about 0.03 µs, plus one
 // performance.now() (0.05 µs) at each end of the request.
 
-import { UNREADABLE_ERROR, type ErrorOrigin, type RequestObserver } from '../upstream/session.js';
+import {
+  UNREADABLE_ERROR,
+  type ErrorOrigin,
+  type RequestObserver,
+} from '../upstream/request-outcome.js';
 
 /**
  * Upper bounds of the latency buckets, in seconds: from half a millisecond (a proxy next to its

@@ -34,13 +34,8 @@ import { DEFAULT_PREPARED_CACHE_BYTES, PreparedCache } from './prepared-cache.js
 import { RequestTimeouts } from './request-timeouts.js';
 import { Router, ringSource, type RingSource } from './routing.js';
 import { DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS, SchemaAgreement } from './schema-agreement.js';
-import {
-  Session,
-  newSessionMetrics,
-  sessionKey,
-  type RequestObserver,
-  type SessionMetrics,
-} from './session.js';
+import type { RequestObserver } from './request-outcome.js';
+import { Session, newSessionMetrics, sessionKey, type SessionMetrics } from './session.js';
 
 export type ClusterTarget =
   | { kind: 'astra'; bundle: SecureConnectBundle; metadata: AstraMetadata }

@@ -17,7 +17,8 @@ import type { ForwardedRequest } from './contract.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { decideOnConnectionClosed, decideOnError, type RetryDecision } from './retry-policy.js';
 import type { NodePool } from './node-pool.js';
-import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR, type Session } from './session.js';
+import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from './request-outcome.js';
+import type { Session } from './session.js';
 import type { TimedRequest } from './request-timeouts.js';
 
 export class Request implements ResponseHandler, TimedRequest {

@@ -1,12 +1,8 @@
 // A session: the pools of one (protocol version, keyspace, compression) to every node, and the
 // request traffic over them. Requests are spread round robin across nodes, least busy connection
-// first; when every connection is out of stream ids they wait in a bounded queue, and beyond it
-// the client gets OVERLOADED at once instead of the proxy buffering without bound.
-//
-// The wait queue is fair between clients: each owner (client connection) has its own FIFO, and
-// the owners are served round robin, one request per turn. When the queue is full, the owner with
-// the most requests waiting gives up its newest one to a client that has fewer, so a client that
-// floods cannot starve the others, in the queue or at its door.
+// first (or to a replica of their partition, routing.ts); when every connection is out of stream
+// ids they wait in a bounded queue that is fair between clients (wait-queue.ts), and beyond it the
+// client gets OVERLOADED at once instead of the proxy buffering without bound.
 
 import type { BodyCompressionName, BodyCompressor } from '../protocol/compression.js';
 import { ErrorCode, ResultKind } from '../protocol/constants.js';
@@ -14,12 +10,15 @@ import { decodeResult } from '../protocol/messages/result.js';
 import type { Logger } from '../ops/logger.js';
 import type { BackendSession, ForwardedRequest, SessionCredentials } from './contract.js';
 import type { NodePool } from './node-pool.js';
-import type { CachedPrepare, PreparedCache } from './prepared-cache.js';
+import type { PreparedCache } from './prepared-cache.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { Request, responseBodyOf } from './request.js';
+import type { RequestObserver } from './request-outcome.js';
 import { isSchemaChangeResult, type SchemaAgreement } from './schema-agreement.js';
 import type { RequestTimeouts } from './request-timeouts.js';
 import type { Router } from './routing.js';
+import { FairWaitQueue } from './wait-queue.js';
+import { warmUp } from './warm-up.js';
 
 export interface SessionMetrics {
   requests: number;
@@ -31,33 +30,6 @@ export interface SessionMetrics {
 
 export function newSessionMetrics(): SessionMetrics {
   return { requests: 0, retries: 0, unpreparedRecovered: 0, timeouts: 0, overloaded: 0 };
-}
-
-/** Who answered a request with an error: the cluster, or the proxy itself (and why). */
-export const ErrorOrigin = {
-  CLUSTER: 0,
-  /** A proxy-made error: no node reachable, plan exhausted, wait queue full, shutting down. */
-  PROXY: 1,
-  /** The proxy's request timeout (--request-timeout) fired. */
-  TIMEOUT: 2,
-} as const;
-export type ErrorOrigin = (typeof ErrorOrigin)[keyof typeof ErrorOrigin];
-
-/** The error code of a request that was answered with a RESULT (or any non-ERROR response). */
-export const NO_ERROR = -1;
-/** The error code of an ERROR response the proxy could not read. */
-export const UNREADABLE_ERROR = -2;
-
-/**
- * Told of every request when its answer goes back to the client (metrics). It runs on the hot
- * path, once per request: it must be cheap and must not throw.
- */
-export interface RequestObserver {
-  /**
-   * `errorCode` is NO_ERROR, UNREADABLE_ERROR or the CQL error code of the answer; `startedAt`
-   * is the performance.now() of the request's arrival.
-   */
-  requestDone(opcode: number, errorCode: number, origin: ErrorOrigin, startedAt: number): void;
 }
 
 export interface SessionOptions {
@@ -91,33 +63,6 @@ export interface SessionOptions {
   onWoken?: (session: Session) => void;
 }
 
-/** Cached statements prepared on a new connection before it takes traffic: the most recently used. */
-export const WARM_UP_BEFORE_TRAFFIC = 256;
-/** How many of those are in flight at once (a new connection has all its stream ids free). */
-const WARM_UP_CONCURRENCY = 64;
-/** The older ones follow in the background, this many at a time, while the connection serves. */
-export const WARM_UP_BACKGROUND_CONCURRENCY = 4;
-
-/** The owner of requests that do not name one: they share one turn of the wait queue. */
-const NO_OWNER: object = {};
-
-/** One owner's waiting requests, oldest first, and its place in the ring of owners served in turn. */
-class OwnerQueue {
-  readonly owner: object;
-  readonly items: (Request | undefined)[] = [];
-  head = 0;
-  prev: OwnerQueue = this;
-  next: OwnerQueue = this;
-
-  constructor(owner: object) {
-    this.owner = owner;
-  }
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-}
-
 /** The handler of background requests whose answer does not matter. */
 const IGNORE_RESPONSE: ResponseHandler = { onResponse: () => undefined, onClosed: () => undefined };
 
@@ -147,11 +92,8 @@ export class Session implements BackendSession {
   private roundRobin = 0;
   /** The pools by node ordinal (Router.ordinalOf), for token-aware routing. */
   private poolByOrdinal: (NodePool | undefined)[] = [];
-  /** The wait queue: one FIFO per owner, in a ring served round robin from `turn`. */
-  private readonly waitingBy = new Map<object, OwnerQueue>();
-  private turn: OwnerQueue | undefined;
-  /** Requests in the wait queue, over every owner (those that timed out there included). */
-  private waitingCount = 0;
+  /** Requests waiting for a free stream id (wait-queue.ts). */
+  private readonly waiting: FairWaitQueue<Request>;
   private uncongestedListeners: (() => void)[] = [];
   private congestionPoll: NodeJS.Timeout | undefined;
   private readonly decompress: ((body: Buffer) => Buffer) | undefined;
@@ -170,6 +112,9 @@ export class Session implements BackendSession {
     this.credentials = options.credentials;
     this.metrics = options.metrics;
     this.observer = options.requestObserver;
+    this.waiting = new FairWaitQueue<Request>(options.maxQueuedRequests, (request) =>
+      this.overloaded(request),
+    );
     const compressor = options.compression;
     this.decompress =
       compressor === undefined
@@ -202,7 +147,7 @@ export class Session implements BackendSession {
     this.options.timeouts.add(request);
     if (this.dormant || this.waking) {
       this.wake();
-      this.queue(request);
+      this.waiting.add(request);
       return;
     }
     const pools = this.pools;
@@ -210,7 +155,7 @@ export class Session implements BackendSession {
     this.roundRobin = (start + 1) % Math.max(1, pools.length);
     if (this.options.router !== undefined)
       request.preferred = this.replicaFor(request.frame, start);
-    if (this.waitingCount > 0 || !request.start(pools, start)) this.enqueue(request);
+    if (this.waiting.size > 0 || !request.start(pools, start)) this.enqueue(request);
   }
 
   /**
@@ -243,7 +188,7 @@ export class Session implements BackendSession {
 
   /** No request waiting or in flight on any of its connections. */
   get idle(): boolean {
-    if (this.waitingCount > 0) return false;
+    if (this.waiting.size > 0) return false;
     for (const p of this.pools) if (p.inFlight > 0) return false;
     return true;
   }
@@ -279,23 +224,6 @@ export class Session implements BackendSession {
     );
   }
 
-  /** Into the owner's wait queue, bounded in total; OVERLOADED beyond the bound. */
-  private queue(request: Request): void {
-    const owner = request.owner ?? NO_OWNER;
-    if (this.waitingCount >= this.options.maxQueuedRequests && !this.makeRoomFor(owner)) {
-      this.overloaded(request);
-      return;
-    }
-    let q = this.waitingBy.get(owner);
-    if (q === undefined) {
-      q = new OwnerQueue(owner);
-      this.waitingBy.set(owner, q);
-      this.link(q);
-    }
-    q.items.push(request);
-    this.waitingCount++;
-  }
-
   private overloaded(request: Request): void {
     this.metrics.overloaded++;
     request.failWith(
@@ -304,78 +232,9 @@ export class Session implements BackendSession {
     );
   }
 
-  /**
-   * The wait queue is full and `owner` wants a place. Requests that timed out while waiting are
-   * dropped first. Then, if another owner has at least two more requests waiting than `owner`,
-   * its newest one is answered OVERLOADED and its place goes to `owner`: the longest queue pays,
-   * not the client that waits least. False: nothing could be freed, `owner` is refused.
-   */
-  private makeRoomFor(owner: object): boolean {
-    let longest: OwnerQueue | undefined;
-    for (const q of [...this.waitingBy.values()]) {
-      while (q.length > 0 && q.items[q.head]?.done === true) this.shift(q);
-      if (q.length === 0) this.unlink(q);
-      else if (longest === undefined || q.length > longest.length) longest = q;
-    }
-    if (this.waitingCount < this.options.maxQueuedRequests) return true;
-    const own = this.waitingBy.get(owner)?.length ?? 0;
-    if (longest === undefined || longest.owner === owner || longest.length < own + 2) return false;
-    const evicted = longest.items.pop();
-    this.waitingCount--;
-    if (longest.length === 0) this.unlink(longest);
-    // Failed last: its answer may run code that comes back to this queue.
-    if (evicted !== undefined) this.overloaded(evicted);
-    return true;
-  }
-
-  /** Drops the head of `q` (started, or finished while waiting). */
-  private shift(q: OwnerQueue): void {
-    q.items[q.head++] = undefined;
-    this.waitingCount--;
-    if (q.head > 1024 && q.head * 2 > q.items.length) {
-      q.items.splice(0, q.head);
-      q.head = 0;
-    }
-  }
-
-  /** Adds an owner's queue to the ring, last in turn. */
-  private link(q: OwnerQueue): void {
-    const turn = this.turn;
-    if (turn === undefined) {
-      q.prev = q;
-      q.next = q;
-      this.turn = q;
-      return;
-    }
-    q.prev = turn.prev;
-    q.next = turn;
-    turn.prev.next = q;
-    turn.prev = q;
-  }
-
-  /** Takes an owner's (empty) queue out of the ring. */
-  private unlink(q: OwnerQueue): void {
-    if (this.waitingBy.get(q.owner) !== q) return;
-    this.waitingBy.delete(q.owner);
-    if (q.next === q) {
-      this.turn = undefined;
-      return;
-    }
-    q.prev.next = q.next;
-    q.next.prev = q.prev;
-    if (this.turn === q) this.turn = q.next;
-  }
-
   /** Answers every waiting request with SERVER_ERROR `message` and empties the queue. */
   private failAllWaiting(message: string): void {
-    const queues = [...this.waitingBy.values()];
-    this.waitingBy.clear();
-    this.turn = undefined;
-    this.waitingCount = 0;
-    for (const q of queues) {
-      for (let i = q.head; i < q.items.length; i++)
-        q.items[i]?.failWith(ErrorCode.SERVER_ERROR, message);
-    }
+    for (const request of this.waiting.takeAll()) request.failWith(ErrorCode.SERVER_ERROR, message);
   }
 
   private enqueue(request: Request): void {
@@ -386,7 +245,7 @@ export class Session implements BackendSession {
       );
       return;
     }
-    this.queue(request);
+    this.waiting.add(request);
   }
 
   /**
@@ -396,36 +255,23 @@ export class Session implements BackendSession {
    * not per request.
    */
   readonly streamFreed = (): void => {
-    if (this.waitingCount > 0) this.drainWaiting();
+    if (this.waiting.size > 0) this.drainWaiting();
   };
 
   /** Called by a request when it is answered (or timed out): a stream id may be free again. */
   onRequestDone(request: Request): void {
     this.options.timeouts.remove(request);
-    if (this.waitingCount > 0) this.drainWaiting();
+    if (this.waiting.size > 0) this.drainWaiting();
   }
 
-  /**
-   * Sends waiting requests while stream ids are free: one per owner per turn. A request that
-   * finished while waiting (timed out) is dropped without using its owner's turn.
-   */
+  /** Sends waiting requests while stream ids are free (wait-queue.ts says in which order). */
   private drainWaiting(): void {
     const pools = this.pools;
-    while (this.waitingCount > 0) {
-      const q = this.turn;
-      if (q === undefined) break;
-      const head = q.items[q.head];
-      if (head !== undefined && !head.done) {
-        const start = this.roundRobin;
-        this.roundRobin = (start + 1) % Math.max(1, pools.length);
-        if (!head.start(pools, start)) break;
-        this.shift(q);
-        this.turn = q.next;
-      } else {
-        this.shift(q);
-      }
-      if (q.length === 0) this.unlink(q);
-    }
+    this.waiting.drain((request) => {
+      const start = this.roundRobin;
+      this.roundRobin = (start + 1) % Math.max(1, pools.length);
+      return request.start(pools, start);
+    });
   }
 
   get congested(): boolean {
@@ -512,54 +358,14 @@ export class Session implements BackendSession {
     return Buffer.from(entry.frame);
   }
 
-  /**
-   * Prepares this session's cached statements on a new connection. Only the most recently used
-   * (WARM_UP_BEFORE_TRAFFIC) are prepared before it takes traffic, and for no longer than the
-   * request timeout: a cache of many thousand statements, or a node slow to answer, must not keep
-   * a connection (and the requests waiting for one) from serving. The older statements follow in
-   * the background, most recent first, a few at a time, until the connection closes; the
-   * UNPREPARED repair covers whatever is not prepared yet when a request needs it.
-   */
-  async warmUp(connection: PooledConnection): Promise<void> {
-    const entries = this.options.preparedCache.forSession(this.key);
-    if (entries.length === 0) return;
-    // forSession() lists the most recently used last.
-    const split = Math.max(0, entries.length - WARM_UP_BEFORE_TRAFFIC);
-    const first = entries.slice(split).reverse();
-    const rest = entries.slice(0, split).reverse();
-    const stop = { stopped: false };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        stop.stopped = true;
-        resolve();
-      }, this.options.requestTimeoutMs);
-      timer.unref();
+  /** Prepares this session's cached statements on a new connection (warm-up.ts). */
+  warmUp(connection: PooledConnection): Promise<void> {
+    return warmUp(connection, this.options.preparedCache.forSession(this.key), {
+      sessionKey: this.key,
+      timeoutMs: this.options.requestTimeoutMs,
+      logger: this.options.logger,
+      onAnswered: this.streamFreed,
     });
-    const replayed = await Promise.race([
-      replayPrepares(connection, first, WARM_UP_CONCURRENCY, stop),
-      timedOut.then(() => -1),
-    ]);
-    clearTimeout(timer);
-    this.options.logger.debug(
-      { session: this.key, statements: first.length, prepared: replayed, later: rest.length },
-      replayed < 0
-        ? 'preparing cached statements on a new connection took longer than the request timeout: it takes traffic now'
-        : 'prepared cached statements on a new connection',
-    );
-    if (rest.length === 0 || connection.closed) return;
-    void replayPrepares(
-      connection,
-      rest,
-      WARM_UP_BACKGROUND_CONCURRENCY,
-      { stopped: false },
-      this.streamFreed,
-    ).then((n) =>
-      this.options.logger.debug(
-        { session: this.key, statements: rest.length, prepared: n },
-        'prepared older cached statements on a new connection in the background',
-      ),
-    );
   }
 
   close(): void {
@@ -568,41 +374,4 @@ export class Session implements BackendSession {
     if (this.congestionPoll !== undefined) clearInterval(this.congestionPoll);
     this.failAllWaiting('Proxy is shutting down');
   }
-}
-
-/**
- * Sends cached PREPARE frames on `connection`, `concurrency` at a time, each answer awaited, in
- * the order given, until done, `stop.stopped`, or the connection closes. Resolves with how many
- * were answered; `onAnswered` is told of each (its stream id is free again). A frame the
- * connection cannot take now (no stream id free) is skipped.
- */
-async function replayPrepares(
-  connection: PooledConnection,
-  entries: readonly CachedPrepare[],
-  concurrency: number,
-  stop: { stopped: boolean },
-  onAnswered?: () => void,
-): Promise<number> {
-  let next = 0;
-  let answered = 0;
-  const worker = async (): Promise<void> => {
-    while (next < entries.length && !stop.stopped && !connection.closed) {
-      const entry = entries[next++];
-      if (entry === undefined) return;
-      const ok = await new Promise<boolean>((resolve) => {
-        const handler: ResponseHandler = {
-          onResponse: () => resolve(true),
-          onClosed: () => resolve(false),
-        };
-        // A private copy each: the send patches its stream id into the frame.
-        if (!connection.send(Buffer.from(entry.frame), handler)) resolve(false);
-      });
-      if (ok) {
-        answered++;
-        onAnswered?.();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
-  return answered;
 }

@@ -13,7 +13,7 @@ import {
   type ClusterMetricsSource,
 } from '../../src/ops/metrics.js';
 import { ErrorCode, Opcode } from '../../src/protocol/constants.js';
-import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../../src/upstream/session.js';
+import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../../src/upstream/request-outcome.js';
 import { parsePrometheus, type Sample } from './helpers.js';
 
 function fakeClient(): {

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LATENCY_BUCKETS_SECONDS, RequestStats } from '../../src/ops/request-stats.js';
-import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../../src/upstream/session.js';
+import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../../src/upstream/request-outcome.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

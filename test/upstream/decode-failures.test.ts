@@ -8,7 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bodyCompressor } from '../../src/protocol/compression.js';
 import { ErrorCode, HeaderFlag, Opcode } from '../../src/protocol/constants.js';
 import { decodeError, errorFrame } from '../../src/protocol/messages/error.js';
-import { ErrorOrigin, UNREADABLE_ERROR, type RequestObserver } from '../../src/upstream/session.js';
+import {
+  ErrorOrigin,
+  UNREADABLE_ERROR,
+  type RequestObserver,
+} from '../../src/upstream/request-outcome.js';
 import {
   FakeConnection,
   VERSION,

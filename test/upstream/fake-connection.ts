@@ -11,12 +11,8 @@ import { NodePool } from '../../src/upstream/node-pool.js';
 import type { PooledConnection, ResponseHandler } from '../../src/upstream/pooled-connection.js';
 import { PreparedCache } from '../../src/upstream/prepared-cache.js';
 import { RequestTimeouts } from '../../src/upstream/request-timeouts.js';
-import {
-  Session,
-  newSessionMetrics,
-  type RequestObserver,
-  type SessionMetrics,
-} from '../../src/upstream/session.js';
+import type { RequestObserver } from '../../src/upstream/request-outcome.js';
+import { Session, newSessionMetrics, type SessionMetrics } from '../../src/upstream/session.js';
 
 export const VERSION = 4;
 

@@ -9,7 +9,7 @@ import type { NodePool } from '../../src/upstream/node-pool.js';
 import {
   WARM_UP_BACKGROUND_CONCURRENCY,
   WARM_UP_BEFORE_TRAFFIC,
-} from '../../src/upstream/session.js';
+} from '../../src/upstream/warm-up.js';
 import {
   FakeConnection,
   client,
