@@ -1,189 +1,268 @@
-// What the proxy itself costs, with real sockets: raw clients pipeline prepared EXECUTEs (128 in
-// flight per connection) directly to the simulated nodes, then through the proxy, against a
-// simulator whose EXECUTEs cost nothing (bench/helpers/sim-void.ts), so the figures show the
-// forwarding path rather than the storage engine. Bounded in time; prints its figures.
-// Run: npm run bench:overhead [-- --seconds 3 --connections 4 --workers 2]
-// --workers N (> 1) also measures a proxy started with --workers N, next to the one-process one.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+// What the proxy itself costs, with real sockets and the cheapest load generator we have: raw
+// clients (bench/helpers/raw-bench-client.ts) keep prepared EXECUTEs in flight, against simulated
+// nodes whose EXECUTEs cost almost nothing (bench/helpers/cached-answers-engine.ts), so that the
+// figures show what lies between client and node. Each workload is measured four ways, side by
+// side (docs: the README's Performance section):
+//
+//   direct   the raw clients to the simulated nodes: the ceiling of this machine
+//   pipe     through a byte pipe of our own (bench/helpers/byte-pipe.ts): the least any proxy costs
+//   proxy    through the proxy, one process (--workers 1)
+//   workers  through the proxy with --workers N (default 2): the primary and its N workers
+//
+// Workloads: `small`, a prepared single-row read (an answer of about 150 bytes, IN_FLIGHT per
+// connection); `large`, a prepared read of a partition of LARGE_ROWS rows of LARGE_ROW_BYTES (an
+// answer of about 80 KB, LARGE_IN_FLIGHT per connection).
+//
+// For each: answers per second, and the CPU per answer of the middle process (the pipe, the
+// proxy; a process tree summed from /proc, bench/helpers/cpu-time.ts), of the simulated nodes and
+// of this process (the load generator). The cases alternate, round after round, and the medians
+// are printed as Markdown tables (bench/helpers/rounds.ts, bench/helpers/report.ts).
+//
+// Run: npm run bench:overhead [-- --seconds 2 --rounds 3 --connections 4 --workers 2
+//        --cases direct,pipe,proxy,workers --workloads small,large]
 import { parseArgs } from 'node:util';
-import { Consistency, Opcode, ResultKind } from '../src/protocol/constants.js';
-import { encodeExecute } from '../src/protocol/messages/execute.js';
-import { encodePrepare } from '../src/protocol/messages/prepare.js';
-import { encodeQuery } from '../src/protocol/messages/query.js';
-import { decodeResult } from '../src/protocol/messages/result.js';
 import { encodeInt } from '../src/protocol/values.js';
+import {
+  startBytePipe,
+  startChild,
+  startProxy,
+  stopChild,
+  type Child,
+} from './helpers/children.js';
+import { cpuMeter } from './helpers/cpu-time.js';
 import { RawBenchClient } from './helpers/raw-bench-client.js';
+import { figure, loadAverage, markdownTable, measuredOn } from './helpers/report.js';
+import { alternate, boundedNumber, parseCaseList, type BenchCase } from './helpers/rounds.js';
+
+const CASES = ['direct', 'pipe', 'proxy', 'workers'] as const;
+const WORKLOADS = ['small', 'large'] as const;
+type CaseName = (typeof CASES)[number];
+type Workload = (typeof WORKLOADS)[number];
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '4' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    'in-flight': { type: 'string', default: '128' },
+    cases: { type: 'string', default: CASES.join(',') },
+    workloads: { type: 'string', default: WORKLOADS.join(',') },
   },
+  strict: true,
 });
-const SECONDS = Number(values.seconds);
-const CONNECTIONS = Number(values.connections);
-const WORKERS = Number(values.workers);
-const IN_FLIGHT = 128;
+const SECONDS = boundedNumber('seconds', values.seconds, 0.5, 60);
+const ROUNDS = boundedNumber('rounds', values.rounds, 1, 15);
+const CONNECTIONS = boundedNumber('connections', values.connections, 1, 64);
+const WORKERS = boundedNumber('workers', values.workers, 2, 64);
+const IN_FLIGHT = boundedNumber('in-flight', values['in-flight'], 1, 1024);
+const cases = parseCaseList(values.cases, CASES) as CaseName[];
+const workloads = parseCaseList(values.workloads, WORKLOADS) as Workload[];
 
-const children: ChildProcess[] = [];
-function killAll(): void {
-  for (const c of children) {
-    try {
-      if (c.pid !== undefined) process.kill(-c.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killAll);
+/** Warm-up before each measured window: the JIT, pools, the proxy's prepared cache. */
+const WARM_UP_MS = 500;
+const SMALL_VALUE_BYTES = 100;
+const LARGE_ROWS = 80;
+const LARGE_ROW_BYTES = 1000;
+/** 80 KB answers: fewer in flight, or the sockets' buffers rather than the processes set the pace. */
+const LARGE_IN_FLIGHT = 16;
 
-function start(args: string[], ready: (line: string) => boolean): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find(ready);
-      if (line !== undefined) resolve(line);
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 60_000).unref();
-  });
-}
+// The whole run is bounded: what the plan should take, twice over, plus the start-ups.
+const plannedSeconds =
+  cases.length * workloads.length * ROUNDS * (SECONDS + WARM_UP_MS / 1000 + 0.2);
+setTimeout(
+  () => {
+    console.error(`bench:overhead: still running after ${Math.round(plannedSeconds * 2 + 60)} s`);
+    process.exit(1);
+  },
+  (plannedSeconds * 2 + 60) * 1000,
+).unref();
+console.error(
+  `bench:overhead: ${cases.length} cases x ${workloads.length} workloads x ${ROUNDS} rounds of ${SECONDS} s: about ${Math.round(plannedSeconds + 10)} s`,
+);
 
-async function prepareExecute(client: RawBenchClient): Promise<Buffer> {
-  const prepared = decodeResult(
-    (
-      await client.request(
-        Opcode.PREPARE,
-        encodePrepare(4, { query: 'SELECT v FROM bench.kv WHERE k = ?' }),
-      )
-    ).subarray(9),
-    4,
-  );
-  if (prepared.kind !== ResultKind.PREPARED) throw new Error('PREPARE failed');
-  const body = encodeExecute(4, {
-    id: Buffer.from(prepared.id),
-    parameters: { consistency: Consistency.LOCAL_QUORUM, values: [encodeInt(1)] },
-  });
-  const header = Buffer.alloc(9);
-  header.writeUInt8(4, 0);
-  header.writeUInt8(Opcode.EXECUTE, 4);
-  header.writeInt32BE(body.length, 5);
-  return Buffer.concat([header, body]);
-}
-
-async function measure(
-  label: string,
-  targets: { host: string; port: number }[],
-  token: string | undefined,
-): Promise<string> {
-  const clients = await Promise.all(
-    Array.from({ length: CONNECTIONS }, (_, i) => {
-      const t = targets[i % targets.length]!;
-      return RawBenchClient.open(t.host, t.port, token);
-    }),
-  );
-  const frames = await Promise.all(clients.map(prepareExecute));
-  // Warm-up, then the measured run.
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + 500, IN_FLIGHT)));
-  const before = clients.reduce((n, c) => n + c.answered, 0);
-  const t0 = performance.now();
-  await Promise.all(
-    clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000, IN_FLIGHT)),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  const answered = clients.reduce((n, c) => n + c.answered, 0) - before;
-  for (const c of clients) c.close();
-  return `${label.padEnd(44)} ${Math.round(answered / seconds)
-    .toString()
-    .padStart(8)} EXECUTE/s  (${answered} in ${seconds.toFixed(1)} s)`;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  return port;
-}
-
-const info = JSON.parse(await start(['bench/helpers/sim-void.ts'], (l) => l.startsWith('{'))) as {
+const loadAtStart = loadAverage();
+const simulator = await startChild(['bench/helpers/sim-cached-answers.ts'], (l) =>
+  l.startsWith('{'),
+);
+const info = JSON.parse(simulator.readyLine) as {
   token: string;
   port: number;
   contactPoints: string[];
-  bundle: string;
 };
 const nodes = info.contactPoints.map((host) => ({ host, port: info.port }));
-const setup = await RawBenchClient.open(nodes[0]!.host, nodes[0]!.port, info.token);
-await setup.request(
-  Opcode.QUERY,
-  encodeQuery(
-    4,
-    "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-    { consistency: Consistency.ONE },
-  ),
+const firstNode = nodes[0]!;
+
+const setup = await RawBenchClient.open(firstNode.host, firstNode.port, info.token);
+await setup.query(
+  "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
 );
-await setup.request(
-  Opcode.QUERY,
-  encodeQuery(4, 'CREATE TABLE IF NOT EXISTS bench.kv (k int PRIMARY KEY, v text)', {
-    consistency: Consistency.ONE,
-  }),
+await setup.query('CREATE TABLE IF NOT EXISTS bench.kv (k int PRIMARY KEY, v text)');
+await setup.query(
+  'CREATE TABLE IF NOT EXISTS bench.big (k int, c int, v text, PRIMARY KEY (k, c))',
 );
+await setup.query(`INSERT INTO bench.kv (k, v) VALUES (1, '${'x'.repeat(SMALL_VALUE_BYTES)}')`);
+const rowText = 'x'.repeat(LARGE_ROW_BYTES);
+for (let c = 0; c < LARGE_ROWS; c++) {
+  await setup.query(`INSERT INTO bench.big (k, c, v) VALUES (1, ${c}, '${rowText}')`);
+}
 setup.close();
 
-async function startProxy(extra: string[]): Promise<number> {
-  const port = await freePort();
-  await start(
-    [
-      'src/main.ts',
-      '--contact-points',
-      nodes[0]!.host,
-      '--port',
-      String(info.port),
-      '--username',
-      'token',
-      '--password',
-      info.token,
-      '--bind',
-      `127.0.0.1:${port}`,
-      ...extra,
-    ],
-    (l) => l.includes('proxy is ready'),
-  );
-  return port;
+/** Where a case's clients connect, whether they log in, and the process in the middle. */
+interface Target {
+  endpoints: { host: string; port: number }[];
+  token: string | undefined;
+  middle: Child | undefined;
 }
-const proxyPort = await startProxy([]);
-const workersPort = WORKERS > 1 ? await startProxy(['--workers', String(WORKERS)]) : undefined;
 
-const rows = [
-  await measure('direct to the simulated nodes', nodes, info.token),
-  await measure(
-    'through the proxy (contact points)',
-    [{ host: '127.0.0.1', port: proxyPort }],
-    undefined,
-  ),
+const upstream = [
+  '--contact-points',
+  firstNode.host,
+  '--port',
+  String(firstNode.port),
+  '--username',
+  'token',
+  '--password',
+  info.token,
 ];
-if (workersPort !== undefined) {
-  rows.push(
-    await measure(
-      `through the proxy, --workers ${WORKERS}`,
-      [{ host: '127.0.0.1', port: workersPort }],
-      undefined,
+async function target(name: CaseName): Promise<Target> {
+  switch (name) {
+    case 'direct':
+      return { endpoints: nodes, token: info.token, middle: undefined };
+    case 'pipe': {
+      const pipe = await startBytePipe(firstNode);
+      return {
+        endpoints: [{ host: '127.0.0.1', port: pipe.port }],
+        token: info.token,
+        middle: pipe,
+      };
+    }
+    case 'proxy':
+    case 'workers': {
+      const workers = name === 'proxy' ? 1 : WORKERS;
+      const proxy = await startProxy([...upstream, '--workers', String(workers)]);
+      return {
+        endpoints: [{ host: '127.0.0.1', port: proxy.port }],
+        token: undefined,
+        middle: proxy,
+      };
+    }
+  }
+}
+// Every middle process is up before the first round, and stays up to the end.
+const targets = new Map<CaseName, Target>();
+for (const name of cases) targets.set(name, await target(name));
+
+interface Measured extends Record<string, number> {
+  perSecond: number;
+  answerBytes: number;
+  middleMicros: number;
+  middleCores: number;
+  nodesMicros: number;
+  loadMicros: number;
+}
+
+async function measure(t: Target, workload: Workload): Promise<Measured> {
+  const clients = await Promise.all(
+    Array.from({ length: CONNECTIONS }, (_, i) => {
+      const e = t.endpoints[i % t.endpoints.length]!;
+      return RawBenchClient.open(e.host, e.port, t.token);
+    }),
+  );
+  const frames = await Promise.all(
+    clients.map((c) =>
+      workload === 'small'
+        ? c.prepareExecute('SELECT v FROM bench.kv WHERE k = ?', [encodeInt(1)], true)
+        : c.prepareExecute('SELECT c, v FROM bench.big WHERE k = ?', [encodeInt(1)], true),
     ),
   );
+  const inFlight = workload === 'small' ? IN_FLIGHT : LARGE_IN_FLIGHT;
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + WARM_UP_MS, inFlight)));
+
+  const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
+  const bytesBefore = clients.reduce((n, c) => n + c.bytes, 0);
+  const pids = [t.middle?.pid ?? -1, simulator.pid].filter((p) => p > 0);
+  const meter = cpuMeter(pids);
+  const ownBefore = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    clients.map((c, i) => c.run(frames[i]!, Date.now() + SECONDS * 1000, inFlight)),
+  );
+  const wallMicros = (performance.now() - t0) * 1000;
+  const own = process.cpuUsage(ownBefore);
+  const cpu = meter.stop().map((c) => c.user + c.system);
+  const answered = clients.reduce((n, c) => n + c.answered, 0) - answeredBefore;
+  const bytes = clients.reduce((n, c) => n + c.bytes, 0) - bytesBefore;
+  for (const c of clients) c.close();
+  const middle = t.middle === undefined ? Number.NaN : cpu[0]!;
+  const nodesCpu = cpu[cpu.length - 1]!;
+  return {
+    perSecond: (answered * 1e6) / wallMicros,
+    answerBytes: bytes / answered,
+    middleMicros: middle / answered,
+    middleCores: middle / wallMicros,
+    nodesMicros: nodesCpu / answered,
+    loadMicros: (own.user + own.system) / answered,
+  };
 }
-console.log(
-  `\nProxy overhead: ${CONNECTIONS} raw connections x ${IN_FLIGHT} EXECUTEs in flight, nodes answer Void at once`,
-);
-for (const r of rows) console.log(r);
-killAll();
+
+const LABELS: Record<CaseName, string> = {
+  direct: 'direct to the nodes',
+  pipe: 'byte pipe',
+  proxy: 'proxy, --workers 1',
+  workers: `proxy, --workers ${WORKERS}`,
+};
+
+const command = `npm run bench:overhead -- --seconds ${SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS} --workers ${WORKERS} --cases ${cases.join(',')} --workloads ${workloads.join(',')}`;
+const tables: string[] = [];
+for (const workload of workloads) {
+  const benchCases: BenchCase<Measured>[] = cases.map((name) => ({
+    name,
+    run: () => measure(targets.get(name)!, workload),
+  }));
+  const medians = await alternate(benchCases, ROUNDS, (round, name, f) =>
+    console.error(
+      `  ${workload} round ${round}/${ROUNDS} ${name.padEnd(8)} ${Math.round(f.perSecond)} answers/s, middle ${figure(f.middleMicros, 1)} µs/answer`,
+    ),
+  );
+  const pipe = medians.get('pipe');
+  const first = medians.values().next().value;
+  const inFlight = workload === 'small' ? IN_FLIGHT : LARGE_IN_FLIGHT;
+  tables.push(
+    `**${workload === 'small' ? 'Small reads' : 'Large results'}**: answers of ${Math.round(first?.answerBytes ?? 0)} bytes, ` +
+      `${CONNECTIONS} connections x ${inFlight} EXECUTEs in flight, medians of ${ROUNDS} alternating rounds of ${SECONDS} s`,
+    '',
+    markdownTable(
+      [
+        'case',
+        'answers/s',
+        'middle µs CPU/answer',
+        'middle cores busy',
+        'CPU vs pipe',
+        'nodes µs CPU/answer',
+        'load generator µs CPU/answer',
+      ],
+      cases.map((name) => {
+        const m = medians.get(name)!;
+        return [
+          LABELS[name],
+          figure(m.perSecond),
+          figure(m.middleMicros, 1),
+          figure(m.middleCores, 2),
+          pipe === undefined || name === 'direct'
+            ? '—'
+            : `${figure(m.middleMicros / pipe.middleMicros, 2)}x`,
+          figure(m.nodesMicros, 1),
+          figure(m.loadMicros, 1),
+        ];
+      }),
+    ),
+    '',
+  );
+}
+
+for (const t of targets.values()) if (t.middle !== undefined) await stopChild(t.middle);
+await stopChild(simulator);
+console.log(`\n${measuredOn(command, loadAtStart)}\n`);
+console.log(tables.join('\n'));
 process.exit(0);

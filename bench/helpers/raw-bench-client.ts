@@ -1,13 +1,17 @@
 // One raw CQL v4 connection for the load benchmarks (proxy-overhead.ts, large-results.ts):
-// request/response by stream id for the set-up, then a pipelined loop that keeps a fixed number of
-// copies of one frame in flight, counting answers and bytes, with no allocation per answer.
+// request/response by stream id for the set-up (STARTUP, login, schema, PREPARE), then a
+// pipelined loop that keeps a fixed number of copies of one frame in flight, counting answers and
+// bytes, with no allocation per answer.
 
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { Consistency, Opcode } from '../../src/protocol/constants.js';
+import { Consistency, Opcode, ResultKind } from '../../src/protocol/constants.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { encodeAuthResponse, encodeSaslPlain } from '../../src/protocol/messages/auth-response.js';
+import { encodeExecute } from '../../src/protocol/messages/execute.js';
+import { encodePrepare } from '../../src/protocol/messages/prepare.js';
 import { encodeQuery } from '../../src/protocol/messages/query.js';
+import { decodeResult } from '../../src/protocol/messages/result.js';
 import { encodeStartup } from '../../src/protocol/messages/startup.js';
 
 export class RawBenchClient {
@@ -82,6 +86,25 @@ export class RawBenchClient {
     if (answer.readUInt8(4) === Opcode.ERROR) {
       throw new Error(`${cql.slice(0, 60)} failed: ${answer.subarray(15).toString()}`);
     }
+  }
+
+  /**
+   * PREPAREs `query` and gives the EXECUTE frame (stream 0, LOCAL_QUORUM) of it with `values`,
+   * for run(). With `skipMetadata` the answers carry no column specifications (spec v4 §4.1.4).
+   */
+  async prepareExecute(query: string, values: Buffer[], skipMetadata = false): Promise<Buffer> {
+    const answer = await this.request(Opcode.PREPARE, encodePrepare(4, { query }));
+    const prepared = decodeResult(answer.subarray(9), 4);
+    if (prepared.kind !== ResultKind.PREPARED) throw new Error(`PREPARE ${query} failed`);
+    const body = encodeExecute(4, {
+      id: Buffer.from(prepared.id),
+      parameters: { consistency: Consistency.LOCAL_QUORUM, values, skipMetadata },
+    });
+    const header = Buffer.alloc(9);
+    header.writeUInt8(4, 0);
+    header.writeUInt8(Opcode.EXECUTE, 4);
+    header.writeInt32BE(body.length, 5);
+    return Buffer.concat([header, body]);
   }
 
   /**
