@@ -20,7 +20,8 @@ import { startClientSide, type ClientSide } from './client/client-side.js';
 import type { ClientSideConfig } from './client/config.js';
 import { defaultMemoryBudget } from './client/memory-budget.js';
 import { versionName } from './protocol/constants.js';
-import { Cluster, type ClusterTarget } from './upstream/cluster.js';
+import { Cluster } from './upstream/cluster.js';
+import type { ClusterTarget } from './upstream/topology.js';
 import { type ClientTls, loadClientTls } from './tls/client-tls.js';
 import { readClusterTls } from './tls/cluster-tls-files.js';
 

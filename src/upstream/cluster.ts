@@ -1,100 +1,27 @@
-// The cluster as the proxy sees it: a control connection that reads the topology and listens for
-// events, the nodes, and the sessions (pools per version/keyspace/compression) over them.
-//
-// Astra: the nodes come from system.local/system.peers of the region's coordinators, reached
-// through the SNI proxy by host id (rows of other regions are ignored, as cql-proxy does).
-// Contact points: the nodes are the rows' rpc_address (or peer) at --port.
+// The cluster as the proxy sees it: the control connection (control-connection.ts) that reads the
+// topology and listens for events, the nodes it found (topology.ts), and the sessions (pools per
+// version/keyspace/compression/credentials, session.ts) over them, opened on first use and put
+// to sleep when idle.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Logger } from '../ops/logger.js';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
-import type { SecureConnectBundle } from '../bundle/secure-connect-bundle.js';
-import type { AstraMetadata } from '../bundle/metadata-service.js';
 import { bodyCompressor, type BodyCompressionName } from '../protocol/compression.js';
-import { decodeEvent } from '../protocol/messages/event.js';
-import { SchemaChangeTarget, type SchemaChange } from '../protocol/messages/schema-change.js';
-import { decodeInet, decodeText, decodeUuid } from '../protocol/values.js';
-import { Backoff } from './backoff.js';
-import { clientVersionsFor, rowsOf, type Row } from './topology.js';
-import { UpstreamConnection } from './connection.js';
-import type { Backend, ClusterInfo, SessionCredentials } from './contract.js';
-import { CqlServerError } from './cql-server-error.js';
+import type { SchemaChange } from '../protocol/messages/schema-change.js';
 import { ErrorCode } from '../protocol/constants.js';
+import { UpstreamConnection } from './connection.js';
+import { ControlConnection } from './control-connection.js';
+import type { Backend, ClusterInfo, SessionCredentials } from './contract.js';
 import { CqlSessionError } from './contract.js';
-import {
-  astraEndpoint,
-  contactPointEndpoint,
-  type ContactPointTls,
-  type Endpoint,
-} from './endpoint.js';
+import { CqlServerError } from './cql-server-error.js';
 import { DEFAULT_MAX_ORPHANED_STREAMS, NodePool } from './node-pool.js';
 import { DEFAULT_PREPARED_CACHE_BYTES, PreparedCache } from './prepared-cache.js';
 import { RequestTimeouts } from './request-timeouts.js';
-import { Router, ringSource, type RingSource } from './routing.js';
+import { Router } from './routing.js';
 import { DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS, SchemaAgreement } from './schema-agreement.js';
-import type { RequestObserver } from './request-outcome.js';
 import { Session, newSessionMetrics, sessionKey, type SessionMetrics } from './session.js';
-
-export type ClusterTarget =
-  | { kind: 'astra'; bundle: SecureConnectBundle; metadata: AstraMetadata }
-  | {
-      kind: 'contact-points';
-      contactPoints: readonly { host: string; port: number }[];
-      /** Port of the nodes found in system.peers (cql-proxy's --port). */
-      port: number;
-      tls?: ContactPointTls;
-    };
-
-export interface ClusterOptions {
-  target: ClusterTarget;
-  credentials: { username: string; password: string } | undefined;
-  /** The first version tried on the control connection; it steps down from there. */
-  protocolVersion: number;
-  /** The highest version clients may use (cql-proxy's --max-protocol-version), if capped. */
-  maxClientVersion?: number;
-  numConnections: number;
-  connectTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  idleTimeoutMs: number;
-  requestTimeoutMs: number;
-  /** Timeout of schema changes and TRUNCATE (--schema-timeout); requestTimeoutMs when absent. */
-  schemaTimeoutMs?: number;
-  maxQueuedRequests: number;
-  maxFrameLength: number;
-  /**
-   * Budget of the prepared statement cache: each cached PREPARE costs its frame's bytes plus a
-   * small overhead; least recently used out beyond it. DEFAULT_PREPARED_CACHE_BYTES when absent.
-   */
-  preparedCacheBytes?: number;
-  /**
-   * Orphaned stream ids (requests timed out, never answered) beyond which a pooled connection is
-   * replaced. DEFAULT_MAX_ORPHANED_STREAMS when absent.
-   */
-  maxOrphanedStreams?: number;
-  refreshDebounceMs: number;
-  /** Keyspace sessions unused this long close their connections (reopened on use); 0: never. */
-  sessionIdleMs?: number;
-  /**
-   * How long a schema change's answer waits for the nodes to agree on the schema (0: it does not
-   * wait); DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS when absent.
-   */
-  schemaAgreementTimeoutMs?: number;
-  reconnect: { baseMs: number; maxMs: number };
-  logger: Logger;
-  /** Told of every finished request (metrics). */
-  requestObserver?: RequestObserver | undefined;
-}
-
-export interface ClusterNode {
-  key: string;
-  endpoint: Endpoint;
-  hostId: string | undefined;
-  /** rpc_address as the cluster reports it (the key of its events). */
-  address: string | undefined;
-  dataCenter: string | undefined;
-}
+import type { ClusterNode } from './topology.js';
+import { DEFAULT_SESSION_IDLE_MS, type ClusterOptions } from './cluster-options.js';
 
 export interface ClusterMetrics extends SessionMetrics {
   controlReconnects: number;
@@ -130,9 +57,6 @@ export interface NodeState {
   bytesWritten: number;
 }
 
-/** How long a keyspace session may go unused before its connections close (reopened on use). */
-export const DEFAULT_SESSION_IDLE_MS = 10 * 60_000;
-
 export class Cluster implements Backend {
   info: ClusterInfo;
   readonly metrics: ClusterMetrics = {
@@ -142,7 +66,6 @@ export class Cluster implements Backend {
   };
   private readonly options: ClusterOptions;
   private readonly logger: Logger;
-  private nodes = new Map<string, ClusterNode>();
   private readonly sessions = new Map<string, Promise<Session>>();
   /** The sessions whose pools are set, readable without awaiting (health, metrics). */
   private readonly openSessions = new Set<Session>();
@@ -154,20 +77,10 @@ export class Cluster implements Backend {
   private readonly timeouts: RequestTimeouts;
   /** Answers to schema changes wait for it (schema-agreement.ts); polls on the control connection. */
   readonly schemaAgreement: SchemaAgreement;
-  private control: UpstreamConnection | undefined;
-  private controlBackoff: Backoff;
-  /** Reconnection attempts since the control connection was last up. */
-  private controlAttempts = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  /** A control connection attempt is running (connectControl after the timer fired). */
-  private controlConnecting = false;
-  /** A node came back during that attempt: if it fails, the next one goes at once. */
-  private controlRetryAtOnce = false;
-  private refreshTimer: NodeJS.Timeout | undefined;
+  /** Reads the topology and listens for events (control-connection.ts); owns the node list. */
+  private readonly control: ControlConnection;
   /** Token-aware routing: the ring, keyspace replication and prepared pk indexes (routing.ts). */
   readonly router = new Router();
-  private replicationTimer: NodeJS.Timeout | undefined;
-  private outageSince: number | undefined;
   private closedFlag = false;
 
   private constructor(options: ClusterOptions, info: ClusterInfo) {
@@ -197,10 +110,47 @@ export class Cluster implements Backend {
       );
       this.idleSweep.unref();
     }
-    this.controlBackoff = new Backoff(options.reconnect.baseMs, options.reconnect.maxMs);
+    this.control = new ControlConnection({
+      target: options.target,
+      credentials: options.credentials,
+      protocolVersion: options.protocolVersion,
+      maxClientVersion: options.maxClientVersion,
+      connectTimeoutMs: options.connectTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxFrameLength: options.maxFrameLength,
+      refreshDebounceMs: options.refreshDebounceMs,
+      reconnect: options.reconnect,
+      logger: this.logger,
+      router: this.router,
+      metrics: this.metrics,
+      listener: {
+        clusterFound: (info) => {
+          this.info = info;
+        },
+        nodesChanged: (nodes) => {
+          for (const pending of this.sessions.values()) {
+            void pending.then(
+              (s) => this.reconcilePools(s, nodes),
+              () => undefined,
+            );
+          }
+        },
+        nodeReportedUp: (key) => this.reconnectNode(key),
+        schemaChanged: (change) => {
+          for (const l of this.schemaListeners) l(change);
+        },
+        downNodes: () =>
+          new Set(
+            this.nodeStates()
+              .filter((s) => !s.up)
+              .map((s) => s.node.key),
+          ),
+      },
+    });
     this.schemaAgreement = new SchemaAgreement({
       timeoutMs: options.schemaAgreementTimeoutMs ?? DEFAULT_SCHEMA_AGREEMENT_TIMEOUT_MS,
-      read: () => this.readSchemaVersions(),
+      read: () => this.control.readSchemaVersions(),
       logger: this.logger,
       onAgreed: (version) => {
         this.info.schemaVersion = version;
@@ -221,8 +171,7 @@ export class Cluster implements Backend {
       clientVersions: [],
     };
     const cluster = new Cluster(options, placeholder);
-    const initial = await cluster.initialEndpoints();
-    await cluster.connectControl(initial, true);
+    await cluster.control.open();
     try {
       await cluster.session(cluster.info.protocolVersion, undefined, undefined);
     } catch (err) {
@@ -239,19 +188,19 @@ export class Cluster implements Backend {
   }
 
   get nodeList(): ClusterNode[] {
-    return [...this.nodes.values()];
+    return [...this.control.nodes.values()];
   }
 
   /** Control connection up, or down for how long (readiness). */
   get controlOutageMs(): number {
-    return this.outageSince === undefined ? 0 : Date.now() - this.outageSince;
+    return this.control.outageMs;
   }
 
   /** Every node with its open connections and availability, for health and metrics. */
   nodeStates(): NodeState[] {
     const defaultKey = sessionKey(this.info.protocolVersion, undefined, undefined);
     const states = new Map<string, NodeState>();
-    for (const node of this.nodes.values()) {
+    for (const node of this.control.nodes.values()) {
       const closed = this.closedBytes.get(node.key);
       states.set(node.key, {
         node,
@@ -305,7 +254,7 @@ export class Cluster implements Backend {
   }
 
   get controlConnected(): boolean {
-    return this.control !== undefined && !this.control.closed;
+    return this.control.connected;
   }
 
   onSchemaChange(listener: (change: SchemaChange) => void): () => void {
@@ -377,7 +326,7 @@ export class Cluster implements Backend {
       reopen: (s) => this.openPools(s),
       router: this.router,
       schemaAgreement: this.schemaAgreement,
-      onWoken: (s) => this.reconcilePools(s, this.nodes),
+      onWoken: (s) => this.reconcilePools(s, this.control.nodes),
     });
     session.setPools(await this.openPools(session));
     this.openSessions.add(session);
@@ -391,7 +340,9 @@ export class Cluster implements Backend {
    */
   private async openPools(session: Session): Promise<readonly NodePool[]> {
     const isDefault = this.isDefaultSession(session);
-    const pools = [...this.nodes.values()].map((node) => this.newPool(session, node, isDefault));
+    const pools = [...this.control.nodes.values()].map((node) =>
+      this.newPool(session, node, isDefault),
+    );
     const fills = pools.map((p) => p.fill());
     // Rejects only once every fill has failed; the rejections are handled either way.
     await Promise.any(fills).catch(() => undefined);
@@ -490,171 +441,12 @@ export class Cluster implements Backend {
               else this.logger.warn({ node: node.key, address: node.address }, 'node is down');
               // A node that takes connections again can very likely be a control connection
               // too: do not wait out the control connection's backoff (up to a minute) for it.
-              if (up) this.reconnectControlNow();
+              if (up) this.control.reconnectNow();
               for (const l of this.nodeListeners) l(node, up);
             },
           }
         : {}),
     });
-  }
-
-  // ------------------------------------------------------------------ control connection
-
-  private async initialEndpoints(): Promise<Endpoint[]> {
-    const target = this.options.target;
-    if (target.kind === 'astra') {
-      return target.metadata.contactPoints.map((hostId) =>
-        astraEndpoint(target.bundle, target.metadata.sniProxy, hostId),
-      );
-    }
-    const endpoints: Endpoint[] = [];
-    for (const cp of target.contactPoints) {
-      if (isIP(cp.host) !== 0) {
-        endpoints.push(contactPointEndpoint(cp.host, cp.port, target.tls));
-        continue;
-      }
-      try {
-        for (const a of await lookup(cp.host, { all: true })) {
-          endpoints.push(contactPointEndpoint(a.address, cp.port, target.tls));
-        }
-      } catch (err) {
-        this.logger.warn({ host: cp.host, err: errorMessage(err) }, 'cannot resolve contact point');
-      }
-    }
-    if (endpoints.length === 0) {
-      throw new ProxyError(
-        ProxyErrorCode.CLUSTER_UNAVAILABLE,
-        `none of the contact points resolved: ${target.contactPoints.map((c) => c.host).join(', ')}`,
-      );
-    }
-    return endpoints;
-  }
-
-  /** Tries each endpoint in turn; the first that completes the handshake becomes the control. */
-  private async connectControl(endpoints: readonly Endpoint[], initial: boolean): Promise<void> {
-    const failures: string[] = [];
-    for (const endpoint of endpoints) {
-      if (this.closedFlag) return;
-      let connection: UpstreamConnection | undefined;
-      try {
-        connection = await UpstreamConnection.connect({
-          endpoint,
-          version: initial ? this.options.protocolVersion : this.info.protocolVersion,
-          negotiate: initial,
-          ...(this.options.credentials === undefined
-            ? {}
-            : { credentials: this.options.credentials }),
-          connectTimeoutMs: this.options.connectTimeoutMs,
-          heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-          idleTimeoutMs: this.options.idleTimeoutMs,
-          maxFrameLength: this.options.maxFrameLength,
-          onEvent: (frame) => this.onEvent(frame),
-          onClose: (closed, error) => this.onControlClosed(closed, error),
-        });
-        await this.refreshTopology(connection, initial);
-        await this.refreshReplication(connection);
-        await connection.register(['TOPOLOGY_CHANGE', 'STATUS_CHANGE', 'SCHEMA_CHANGE']);
-        this.control = connection;
-        this.outageSince = undefined;
-        this.controlBackoff.reset();
-        this.controlAttempts = 0;
-        this.logger.debug({ endpoint: endpoint.key }, 'control connection established');
-        return;
-      } catch (err) {
-        connection?.close();
-        // Credentials and protocol refusals will not get better on another node.
-        if (ProxyError.isProxyError(err) && err.code === ProxyErrorCode.AUTHENTICATION_FAILED)
-          throw err;
-        failures.push(`${endpoint.key}: ${errorMessage(err)}`);
-      }
-    }
-    throw new ProxyError(
-      ProxyErrorCode.CLUSTER_UNAVAILABLE,
-      `unable to connect to the cluster (${failures.join('; ')})`,
-    );
-  }
-
-  private onControlClosed(connection: UpstreamConnection, error?: Error): void {
-    if (this.control !== connection || this.closedFlag) return;
-    this.control = undefined;
-    this.outageSince = Date.now();
-    this.logger.warn(
-      { err: error === undefined ? undefined : errorMessage(error) },
-      'control connection closed',
-    );
-    this.scheduleControlReconnect();
-  }
-
-  private scheduleControlReconnect(): void {
-    if (this.closedFlag || this.reconnectTimer !== undefined || this.controlConnecting) return;
-    // The first attempt goes at once, to the other nodes: while there is no control connection,
-    // schema change events are lost to the clients. Only repeated failures back off.
-    const delay = this.controlAttempts++ === 0 ? 0 : this.controlBackoff.next();
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.metrics.controlReconnects++;
-      this.controlConnecting = true;
-      this.controlRetryAtOnce = false;
-      const known = [...this.nodes.values()].map((n) => n.endpoint);
-      void this.initialEndpoints()
-        .catch(() => [] as Endpoint[])
-        .then((initial) => this.connectControl([...known, ...initial], false))
-        .then(
-          () => {
-            this.controlConnecting = false;
-          },
-          (err: unknown) => {
-            this.controlConnecting = false;
-            this.logger.debug({ err: errorMessage(err) }, 'control connection attempt failed');
-            if (this.controlRetryAtOnce) this.reconnectControlNow();
-            else this.scheduleControlReconnect();
-          },
-        );
-    }, delay);
-    this.reconnectTimer.unref();
-  }
-
-  /**
-   * A node's pool has a connection again while the control connection is down: try the control
-   * connection now rather than when its backoff says (readiness and schema events wait for it).
-   */
-  private reconnectControlNow(): void {
-    if (this.closedFlag || this.controlConnected) return;
-    if (this.controlConnecting) {
-      this.controlRetryAtOnce = true;
-      return;
-    }
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.controlBackoff.reset();
-    this.controlAttempts = 0;
-    this.scheduleControlReconnect();
-  }
-
-  private onEvent(frame: Buffer): void {
-    let event;
-    try {
-      event = decodeEvent(frame.subarray(9), this.info.protocolVersion);
-    } catch (err) {
-      this.logger.debug({ err: errorMessage(err) }, 'undecodable event from the cluster');
-      return;
-    }
-    switch (event.type) {
-      case 'SCHEMA_CHANGE':
-        if (event.change.target === SchemaChangeTarget.KEYSPACE) this.scheduleReplicationRefresh();
-        for (const l of this.schemaListeners) l(event.change);
-        break;
-      case 'STATUS_CHANGE':
-        if (event.change === 'UP') {
-          const node = [...this.nodes.values()].find((n) => n.address === event.address.address);
-          if (node !== undefined) this.reconnectNode(node.key);
-        }
-        this.scheduleRefresh();
-        break;
-      case 'TOPOLOGY_CHANGE':
-        this.scheduleRefresh();
-        break;
-    }
   }
 
   /** A node was reported up: its pools reconnect now instead of waiting out their backoff. */
@@ -667,112 +459,7 @@ export class Cluster implements Backend {
     }
   }
 
-  private scheduleRefresh(): void {
-    if (this.refreshTimer !== undefined || this.closedFlag) return;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = undefined;
-      const control = this.control;
-      if (control === undefined) return;
-      this.refreshTopology(control, false).catch((err: unknown) => {
-        this.logger.warn({ err: errorMessage(err) }, 'topology refresh failed');
-        control.close(err instanceof Error ? err : new Error(String(err)));
-      });
-    }, this.options.refreshDebounceMs);
-    this.refreshTimer.unref();
-  }
-
-  /** Reads system.local and system.peers and reconciles the node list and every session's pools. */
-  private async refreshTopology(control: UpstreamConnection, initial: boolean): Promise<void> {
-    const local = rowsOf(await control.query("SELECT * FROM system.local WHERE key='local'"));
-    const peers = rowsOf(await control.query('SELECT * FROM system.peers'));
-    const localRow = local[0];
-    if (localRow === undefined) throw new Error('system.local returned no row');
-
-    if (initial) this.info = this.clusterInfo(control, localRow);
-    const next = new Map<string, ClusterNode>();
-    const ring: RingSource[] = [];
-    const add = (row: Row, isLocal: boolean): void => {
-      const node = this.nodeFromRow(row, isLocal ? control.endpoint : undefined);
-      if (node !== undefined) next.set(node.key, node);
-      ring.push(ringSource(row, node?.key));
-    };
-    add(localRow, true);
-    for (const row of peers) add(row, false);
-    if (next.size === 0)
-      throw new Error('no node of the cluster is usable (check the region / data center)');
-
-    const before = this.nodes;
-    this.nodes = next;
-    this.router.setRing(ring);
-    const added = [...next.values()].filter((n) => !before.has(n.key));
-    const removed = [...before.values()].filter((n) => !next.has(n.key));
-    if (!initial && (added.length > 0 || removed.length > 0)) {
-      for (const n of added) this.logger.info({ node: n.key, address: n.address }, 'node added');
-      for (const n of removed)
-        this.logger.info({ node: n.key, address: n.address }, 'node removed');
-      for (const pending of this.sessions.values()) {
-        void pending.then(
-          (s) => this.reconcilePools(s, next),
-          () => undefined,
-        );
-      }
-    }
-  }
-
-  /**
-   * For schema agreement: the schema_version of every node that counts (in the local data
-   * center, not down), from the control connection, as drivers read them.
-   */
-  private async readSchemaVersions(): Promise<(string | undefined)[] | undefined> {
-    const control = this.control;
-    if (control === undefined || control.closed) return undefined;
-    const local = rowsOf(
-      await control.query("SELECT schema_version FROM system.local WHERE key='local'"),
-    );
-    const peers = rowsOf(await control.query('SELECT * FROM system.peers'));
-    const localRow = local[0];
-    if (localRow === undefined) return undefined;
-    const down = new Set(
-      this.nodeStates()
-        .filter((s) => !s.up)
-        .map((s) => s.node.key),
-    );
-    const versions = [decodeUuid(localRow.schema_version ?? null) ?? undefined];
-    for (const row of peers) {
-      const node = this.nodeFromRow(row, undefined);
-      if (node === undefined || !this.nodes.has(node.key) || down.has(node.key)) continue;
-      versions.push(decodeUuid(row.schema_version ?? null) ?? undefined);
-    }
-    return versions;
-  }
-
-  /**
-   * Reads every keyspace's replication for token-aware routing. Best effort: without it requests
-   * go round robin, so a failure is only logged.
-   */
-  private async refreshReplication(control: UpstreamConnection): Promise<void> {
-    try {
-      const rows = rowsOf(
-        await control.query('SELECT keyspace_name, replication FROM system_schema.keyspaces'),
-      );
-      this.router.setReplication(rows);
-    } catch (err) {
-      this.logger.debug({ err: errorMessage(err) }, 'cannot read keyspace replication');
-    }
-  }
-
-  /** A keyspace was created, altered or dropped: its replication is read again, debounced. */
-  private scheduleReplicationRefresh(): void {
-    if (this.replicationTimer !== undefined || this.closedFlag) return;
-    this.replicationTimer = setTimeout(() => {
-      this.replicationTimer = undefined;
-      const control = this.control;
-      if (control !== undefined) void this.refreshReplication(control);
-    }, this.options.refreshDebounceMs);
-    this.replicationTimer.unref();
-  }
-
-  private reconcilePools(session: Session, nodes: Map<string, ClusterNode>): void {
+  private reconcilePools(session: Session, nodes: ReadonlyMap<string, ClusterNode>): void {
     // A sleeping session has no pools; when it wakes it opens them to the nodes of that moment.
     if (session.asleep) return;
     const isDefault = this.isDefaultSession(session);
@@ -789,66 +476,12 @@ export class Cluster implements Backend {
     session.setPools([...kept, ...fresh]);
   }
 
-  private clusterInfo(control: UpstreamConnection, local: Row): ClusterInfo {
-    const target = this.options.target;
-    const version = control.version;
-    return {
-      releaseVersion: decodeText(local.release_version ?? null) ?? '',
-      cqlVersion: decodeText(local.cql_version ?? null) ?? '3.4.5',
-      partitioner: decodeText(local.partitioner ?? null) ?? '',
-      dataCenter:
-        target.kind === 'astra'
-          ? target.metadata.region
-          : (decodeText(local.data_center ?? null) ?? ''),
-      dseVersion: decodeText(local.dse_version ?? null) ?? undefined,
-      schemaVersion: decodeUuid(local.schema_version ?? null) ?? undefined,
-      productType: control.supported.get('PRODUCT_TYPE')?.[0],
-      protocolVersion: version,
-      clientVersions: clientVersionsFor(version, this.options.maxClientVersion),
-    };
-  }
-
-  private nodeFromRow(row: Row, controlEndpoint: Endpoint | undefined): ClusterNode | undefined {
-    const target = this.options.target;
-    const hostId = decodeUuid(row.host_id ?? null) ?? undefined;
-    const dataCenter = decodeText(row.data_center ?? null) ?? undefined;
-    let address = decodeInet(row.rpc_address ?? null) ?? undefined;
-    if (address === '0.0.0.0' || address === '::')
-      address = decodeInet(row.peer ?? null) ?? undefined;
-    if (target.kind === 'astra') {
-      if (hostId === undefined) {
-        this.logger.warn('ignoring a node without host_id');
-        return undefined;
-      }
-      if (dataCenter !== target.metadata.region) return undefined;
-      return {
-        key: hostId,
-        endpoint: astraEndpoint(target.bundle, target.metadata.sniProxy, hostId),
-        hostId,
-        address,
-        dataCenter,
-      };
-    }
-    const endpoint =
-      controlEndpoint ??
-      (address === undefined ? undefined : contactPointEndpoint(address, target.port, target.tls));
-    if (endpoint === undefined) {
-      this.logger.warn({ hostId }, 'ignoring a node without rpc_address or peer');
-      return undefined;
-    }
-    return { key: endpoint.key, endpoint, hostId, address, dataCenter };
-  }
-
   close(): void {
     this.closedFlag = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    if (this.replicationTimer !== undefined) clearTimeout(this.replicationTimer);
     this.timeouts.close();
     this.schemaAgreement.close();
     if (this.idleSweep !== undefined) clearInterval(this.idleSweep);
-    this.control?.close();
-    this.control = undefined;
+    this.control.close();
     for (const pending of this.sessions.values())
       void pending.then(
         (s) => s.close(),
