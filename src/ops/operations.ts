@@ -18,7 +18,9 @@ import {
 } from './health.js';
 import { startOpsHttpServer, type OpsHttpServer, type OpsRoutes } from './http-server.js';
 import type { Logger } from './logger.js';
-import { ProxyMetrics, type ClientMetricsSource, type ClusterMetricsSource } from './metrics.js';
+import type { ClientMetricsSource } from './client-metrics.js';
+import type { ClusterMetricsSource } from './cluster-metrics.js';
+import { ProxyMetrics } from './metrics.js';
 
 export type OperationsConfig = Pick<
   Config,

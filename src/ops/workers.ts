@@ -31,7 +31,7 @@ import type { RunningProxy } from '../proxy.js';
 import { goDuration, liveness, type HealthAnswer, type ReadinessBody } from './health.js';
 import { startOpsHttpServer, type OpsHttpServer, type OpsRoutes } from './http-server.js';
 import type { Logger } from './logger.js';
-import { METRIC_PREFIX } from './metrics.js';
+import { METRIC_PREFIX } from './metric-kinds.js';
 import { interruptedExitCode } from './shutdown.js';
 
 /** The environment variable that tells a forked worker its number (1..N). */

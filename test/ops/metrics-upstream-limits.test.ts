@@ -3,12 +3,9 @@
 // zero before the cluster is attached or when it does not report them.
 
 import { describe, expect, it } from 'vitest';
-import {
-  ProxyMetrics,
-  type ClientMetricsSource,
-  type ClusterMetricsSource,
-  type UpstreamLimitsSource,
-} from '../../src/ops/metrics.js';
+import type { ClientMetricsSource } from '../../src/ops/client-metrics.js';
+import type { ClusterMetricsSource, UpstreamLimitsSource } from '../../src/ops/cluster-metrics.js';
+import { ProxyMetrics } from '../../src/ops/metrics.js';
 import { parsePrometheus } from './helpers.js';
 
 const CLIENT: ClientMetricsSource = {

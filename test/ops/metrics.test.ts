@@ -5,13 +5,10 @@
 import type { ClientLimitsReport } from '../../src/client/client-side.js';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import {
-  ProxyMetrics,
-  errorName,
-  outcomeName,
-  type ClientMetricsSource,
-  type ClusterMetricsSource,
-} from '../../src/ops/metrics.js';
+import type { ClientMetricsSource } from '../../src/ops/client-metrics.js';
+import type { ClusterMetricsSource } from '../../src/ops/cluster-metrics.js';
+import { errorName, outcomeName } from '../../src/ops/metric-labels.js';
+import { ProxyMetrics } from '../../src/ops/metrics.js';
 import { ErrorCode, Opcode } from '../../src/protocol/constants.js';
 import { ErrorOrigin, NO_ERROR, UNREADABLE_ERROR } from '../../src/upstream/request-outcome.js';
 import { parsePrometheus, type Sample } from './helpers.js';
