@@ -59,8 +59,9 @@ const IN_FLIGHT = boundedNumber('in-flight', values['in-flight'], 1, 1024);
 const cases = parseCaseList(values.cases, CASES) as CaseName[];
 const workloads = parseCaseList(values.workloads, WORKLOADS) as Workload[];
 
-/** Warm-up before each measured window: the JIT, pools, the proxy's prepared cache. */
-const WARM_UP_MS = 500;
+/** Warm-up before a case's first measured window (the JIT of a fresh process), then before each. */
+const FIRST_WARM_UP_MS = 1500;
+const WARM_UP_MS = 300;
 const SMALL_VALUE_BYTES = 100;
 const LARGE_ROWS = 80;
 const LARGE_ROW_BYTES = 1000;
@@ -69,7 +70,9 @@ const LARGE_IN_FLIGHT = 16;
 
 // The whole run is bounded: what the plan should take, twice over, plus the start-ups.
 const plannedSeconds =
-  cases.length * workloads.length * ROUNDS * (SECONDS + WARM_UP_MS / 1000 + 0.2);
+  cases.length *
+  workloads.length *
+  (ROUNDS * (SECONDS + WARM_UP_MS / 1000 + 0.2) + FIRST_WARM_UP_MS / 1000);
 setTimeout(
   () => {
     console.error(`bench:overhead: still running after ${Math.round(plannedSeconds * 2 + 60)} s`);
@@ -162,7 +165,11 @@ interface Measured extends Record<string, number> {
   loadMicros: number;
 }
 
-async function measure(t: Target, workload: Workload): Promise<Measured> {
+const warmed = new Set<string>();
+async function measure(name: CaseName, workload: Workload): Promise<Measured> {
+  const t = targets.get(name)!;
+  const warmUpMs = warmed.has(`${name}/${workload}`) ? WARM_UP_MS : FIRST_WARM_UP_MS;
+  warmed.add(`${name}/${workload}`);
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, (_, i) => {
       const e = t.endpoints[i % t.endpoints.length]!;
@@ -177,7 +184,7 @@ async function measure(t: Target, workload: Workload): Promise<Measured> {
     ),
   );
   const inFlight = workload === 'small' ? IN_FLIGHT : LARGE_IN_FLIGHT;
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + WARM_UP_MS, inFlight)));
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + warmUpMs, inFlight)));
 
   const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
   const bytesBefore = clients.reduce((n, c) => n + c.bytes, 0);
@@ -218,7 +225,7 @@ const tables: string[] = [];
 for (const workload of workloads) {
   const benchCases: BenchCase<Measured>[] = cases.map((name) => ({
     name,
-    run: () => measure(targets.get(name)!, workload),
+    run: () => measure(name, workload),
   }));
   const medians = await alternate(benchCases, ROUNDS, (round, name, f) =>
     console.error(

@@ -23,10 +23,36 @@ function fenced(language: string): string[] {
   return blocks;
 }
 
-/** Options of the other programs the README shows: the demo, the simulator, the load benchmark,
- * flags-table, and the outside tools (npm, docker, kubectl). */
+/**
+ * The options a benchmark script accepts: the names in its parseArgs table (`name: { type: ...`),
+ * read from its source, so that the README cannot show an option a benchmark has lost.
+ */
+function benchOptions(file: string): Set<string> {
+  const source = readFileSync(`${ROOT}${file}`, 'utf8');
+  const names = [...source.matchAll(/^\s+'?([a-z][a-z0-9-]*)'?: \{ type: '(?:string|boolean)'/gm)];
+  return new Set(names.map((m) => `--${m[1] ?? ''}`));
+}
+
+/** `npm run bench:x` and `npx tsx bench/x.ts` commands of the README, with the script each runs. */
+function benchCommands(): { command: string; file: string }[] {
+  const commands: { command: string; file: string }[] = [];
+  for (const [, span] of readme.matchAll(/`((?:npm run bench:[a-z0-9]+|npx tsx bench\/)[^`]*)`/g)) {
+    const command = span ?? '';
+    const script = /^npm run (bench:[a-z0-9]+)/.exec(command)?.[1];
+    const file =
+      script === undefined
+        ? /^npx tsx (bench\/[a-z0-9-]+\.ts)/.exec(command)?.[1]
+        : /tsx (bench\/[a-z0-9-]+\.ts)/.exec(packageJson.scripts[script] ?? '')?.[1];
+    if (file === undefined) throw new Error(`no benchmark script for ${command}`);
+    commands.push({ command, file });
+  }
+  return commands;
+}
+
+/** Options of the other programs the README shows: the demo, the simulator, flags-table, and the
+ * outside tools (npm, docker, kubectl). The benchmarks' come from their sources (benchOptions). */
 const OTHER_FLAGS = new Set([
-  // npm run demo, npm run sim, npm run bench:e2e, npm run bench:overhead, scripts/flags-table.ts
+  // npm run demo, npm run sim, scripts/flags-table.ts
   '--bind',
   '--nodes',
   '--out',
@@ -37,13 +63,6 @@ const OTHER_FLAGS = new Set([
   '--authenticator',
   '--user',
   '--schema-delay',
-  '--requests',
-  '--concurrency',
-  '--time-limit',
-  '--proxy',
-  '--only',
-  '--seconds',
-  '--connections',
   '--write',
   '--check',
   // npm, docker, kubectl, tsc, prettier
@@ -110,11 +129,29 @@ describe('README.md', () => {
     const mentioned = new Set(
       (readme.match(/(?<![\w-])--[a-zA-Z][a-zA-Z0-9-]*\*?/g) ?? []).filter((f) => !f.endsWith('*')),
     );
-    const unknown = [...mentioned].filter((f) => !proxyFlags.has(f) && !OTHER_FLAGS.has(f));
+    const benchFlags = new Set(benchCommands().flatMap(({ file }) => [...benchOptions(file)]));
+    const unknown = [...mentioned].filter(
+      (f) => !proxyFlags.has(f) && !OTHER_FLAGS.has(f) && !benchFlags.has(f),
+    );
     expect(unknown).toEqual([]);
     // And the tables are not the only place the main flags appear.
     expect(mentioned).toContain('--astra-bundle');
     expect(mentioned).toContain('--contact-points');
+  });
+
+  it('gives each benchmark command only options that benchmark accepts', () => {
+    const commands = benchCommands();
+    expect(commands.map((c) => c.file)).toContain('bench/e2e.ts');
+    expect(commands.map((c) => c.file)).toContain('bench/proxy-overhead.ts');
+    for (const { command, file } of commands) {
+      const accepted = benchOptions(file);
+      // The script's own options; --workers and the like of the proxy it starts are its own too.
+      const given = command.match(/(?<![\w-])--[a-z][a-z0-9-]*/g) ?? [];
+      expect(
+        given.filter((f) => !accepted.has(f)),
+        command,
+      ).toEqual([]);
+    }
   });
 
   it('names only npm scripts that package.json has', () => {
