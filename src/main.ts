@@ -9,7 +9,7 @@ import { parseConfig } from './config/parse.js';
 import { ProxyError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
 import { handleShutdownSignals } from './ops/shutdown.js';
-import type { WorkerHandle } from './ops/workers.js';
+import type { WorkerHandle } from './ops/worker-process.js';
 import { startProxy, type ProxyTuning, type RunningProxy } from './proxy.js';
 import { handleReloadSignal } from './tls/reload-signal.js';
 
@@ -48,8 +48,9 @@ async function main(): Promise<void> {
     // worker, nothing of node:cluster is even imported.
     const workers = await import('./ops/workers.js');
     if (!workers.isWorkerProcess()) {
+      const { runPrimary } = await import('./ops/workers-primary.js');
       try {
-        await workers.runPrimary(config, logger, { exit: (code) => process.exit(code) });
+        await runPrimary(config, logger, { exit: (code) => process.exit(code) });
       } catch (err) {
         if (!ProxyError.isProxyError(err)) throw err;
         logger.flush();
@@ -58,7 +59,8 @@ async function main(): Promise<void> {
       }
       return;
     }
-    worker = workers.workerHandle(logger);
+    const { workerHandle } = await import('./ops/worker-process.js');
+    worker = workerHandle(logger);
     config = workers.workerConfig(config);
     logger = logger.child({ worker: worker.id });
     tuning.worker = worker.tuning;

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse.js';
 import type { Config } from '../../src/config/config.js';
-import { restartDelayMs, workerConfig } from '../../src/ops/workers.js';
+import { restartDelayMs } from '../../src/ops/workers-primary.js';
+import { workerConfig } from '../../src/ops/workers.js';
 
 function config(argv: string[]): Config {
   const parsed = parseConfig(['--contact-points', '127.0.0.1', ...argv], {}, () => '');
