@@ -27,6 +27,7 @@ import {
   ProtocolVersion,
   consistencyName,
   parseConsistency,
+  versionName,
 } from '../protocol/constants.js';
 import { ConfigError, Reader, SOURCE_RANK, Sources, fail } from './sources.js';
 import { readClientAuth, readSecretFile, readTokenFile } from './client-auth.js';
@@ -74,14 +75,6 @@ const VERSION_NAMES: ReadonlyMap<string, number> = new Map([
   ['66', ProtocolVersion.DSE_V2],
   ['dsev2', ProtocolVersion.DSE_V2],
 ]);
-
-function versionName(version: number): string {
-  return version === ProtocolVersion.DSE_V1
-    ? 'dsev1'
-    : version === ProtocolVersion.DSE_V2
-      ? 'dsev2'
-      : `v${version}`;
-}
 
 function parseProtocolVersion(text: string): number {
   const version = VERSION_NAMES.get(text.toLowerCase());

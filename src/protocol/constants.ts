@@ -71,6 +71,11 @@ export function hasPkIndexes(version: number): boolean {
   return version !== ProtocolVersion.V3;
 }
 
+/**
+ * How every message and log line spells a protocol version: v3, v4, v5, DSE_V1, DSE_V2 (the DSE
+ * names as DSE and its drivers print them). The command line's value syntax (dsev1, dsev2, as
+ * cql-proxy) is for input only.
+ */
 export function versionName(version: number): string {
   switch (version) {
     case 0x41:

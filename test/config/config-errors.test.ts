@@ -267,7 +267,8 @@ describe('values', () => {
       CP,
       { PROTOCOL_VERSION: 'dsev2', MAX_PROTOCOL_VERSION: '5' },
       {},
-      'MAX_PROTOCOL_VERSION (v5) must be at least PROTOCOL_VERSION (dsev2)',
+      // Versions are spelled as in every other message and log line (versionName).
+      'MAX_PROTOCOL_VERSION (v5) must be at least PROTOCOL_VERSION (DSE_V2)',
     ],
     [
       'log level',
