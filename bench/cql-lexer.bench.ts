@@ -1,7 +1,8 @@
 // classifyQuery: the one lexer pass every client QUERY and PREPARE goes through.
 // Run: npx vitest bench --run bench/cql-lexer.bench.ts
 import { bench, describe } from 'vitest';
-import { classifyQuery, tokenize } from '../src/protocol/cql-lexer.js';
+import { classifyQuery } from '../src/protocol/cql-classifier.js';
+import { tokenize } from '../src/protocol/cql-tokens.js';
 import { measure } from './measure.js';
 
 // 300 characters with 12 bind markers, as an application's prepared write.

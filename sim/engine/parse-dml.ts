@@ -10,7 +10,7 @@
 //   BEGIN [UNLOGGED | COUNTER | LOGGED] BATCH [usingClause]
 //       {(insert | update | delete) [';']} APPLY BATCH
 
-import { TokenKind } from '../../src/protocol/cql-lexer.js';
+import { TokenKind } from '../../src/protocol/cql-tokens.js';
 import type {
   Assignment,
   Batch,

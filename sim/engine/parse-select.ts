@@ -5,7 +5,7 @@
 //   selector := (name | COUNT '(' ('*' | 1 | name) ')' | WRITETIME '(' name ')' | TTL '(' name ')'
 //               | TOKEN '(' name {',' name} ')') [AS name]
 
-import { TokenKind } from '../../src/protocol/cql-lexer.js';
+import { TokenKind } from '../../src/protocol/cql-tokens.js';
 import type { Select, Selector } from './ast.js';
 import { invalid } from './errors.js';
 import { parseWhere } from './parse-clauses.js';

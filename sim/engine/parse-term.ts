@@ -11,7 +11,7 @@
 //   type      := native | list '<' type '>' | set '<' type '>' | map '<' type ',' type '>'
 //                | tuple '<' type {',' type} '>' | frozen '<' type '>'
 
-import { TokenKind } from '../../src/protocol/cql-lexer.js';
+import { TokenKind } from '../../src/protocol/cql-tokens.js';
 import type { QualifiedName, Term, TypeExpr } from './ast.js';
 import type { TokenCursor } from './token-cursor.js';
 

@@ -1,4 +1,4 @@
-// The CQL subset's parser: tokenize() (src/protocol/cql-lexer.ts), then recursive descent by
+// The CQL subset's parser: tokenize() (src/protocol/cql-tokens.ts), then recursive descent by
 // statement kind. Any input either parses or ends in a SyntaxError (0x2000) worded like
 // Cassandra's; nothing else escapes (a property test holds this).
 

@@ -3,7 +3,7 @@
 // expecting K_FROM (SELECT * [FROMM]...)`, `line 1:13 no viable alternative at input '<EOF>'`.
 // Column numbers count UTF-16 code units from the start of the line, from 0, as ANTLR does.
 
-import { type Token, TokenKind, tokenize } from '../../src/protocol/cql-lexer.js';
+import { type Token, TokenKind, tokenize } from '../../src/protocol/cql-tokens.js';
 import { syntaxError } from './errors.js';
 
 /**

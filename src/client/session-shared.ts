@@ -4,7 +4,8 @@
 import { type ForwardedRequest } from '../upstream/contract.js';
 import { type BodyCompressionName } from '../protocol/compression.js';
 import { ErrorCode } from '../protocol/constants.js';
-import { CqlScanner, type ForwardClass } from '../protocol/cql-lexer.js';
+import type { ForwardClass } from '../protocol/cql-classifier.js';
+import { CqlScanner } from '../protocol/cql-scanner.js';
 import type { FrameSink } from '../protocol/frame-decoder.js';
 import { type FramedSocketOptions } from '../transport/framed-socket.js';
 import { PauseReason } from './limit-stats.js';

@@ -12,7 +12,7 @@ import {
   consistencyName,
   hasResultMetadataId,
 } from '../protocol/constants.js';
-import { classifyQuery } from '../protocol/cql-lexer.js';
+import { classifyQuery } from '../protocol/cql-classifier.js';
 import { decodeBatch, decodeBatchHead } from '../protocol/messages/batch.js';
 import { decodeExecute, decodeExecuteHead } from '../protocol/messages/execute.js';
 import { decodePrepare } from '../protocol/messages/prepare.js';

@@ -14,7 +14,7 @@
 // Cassandra 3.x; unknown columns get Cassandra's "Undefined column name x"; toTimestamp(now()),
 // toUnixTimestamp(now()) and uuid() are served; the legacy tables honour selectors too.
 
-import type { Selector, SystemTable } from '../protocol/cql-lexer.js';
+import type { Selector, SystemTable } from '../protocol/cql-system-select.js';
 import type { ColumnType } from '../protocol/messages/column-type.js';
 import type { ColumnSpec } from '../protocol/messages/result.js';
 import { type TableDefinition, tableDefinition } from './system-tables/definitions.js';

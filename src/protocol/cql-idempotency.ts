@@ -18,10 +18,10 @@
 // a map element still has its WHERE and IF clauses checked (cql-proxy returns early at `m[...]`).
 //
 // Driven by CqlScanner with one token of lookahead; stops at the first reason to say no. Only the
-// scanner's type is imported, so the lexer can import this file without an import cycle;
-// punctuation codes are therefore spelled here (same encoding as Op in cql-lexer.ts).
+// scanner's type is imported; punctuation codes are spelled here, in the encoding of Op
+// (cql-characters.ts).
 
-import type { CqlScanner } from './cql-lexer.js';
+import type { CqlScanner } from './cql-scanner.js';
 
 const LPAREN = 0x28;
 const RPAREN = 0x29;

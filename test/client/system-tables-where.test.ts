@@ -3,7 +3,7 @@
 // aliases and count.
 
 import { describe, expect, it } from 'vitest';
-import { classifyQuery } from '../../src/protocol/cql-lexer.js';
+import { classifyQuery } from '../../src/protocol/cql-classifier.js';
 import { columnTypeToCql } from '../../src/protocol/messages/column-type.js';
 import type { CqlValue } from '../../src/protocol/messages/query-parameters.js';
 import { UNSET } from '../../src/protocol/reader.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataType } from '../../src/protocol/constants.js';
-import { classifyQuery } from '../../src/protocol/cql-lexer.js';
+import { classifyQuery } from '../../src/protocol/cql-classifier.js';
 import {
   decodeBigint,
   decodeInet,

@@ -2,8 +2,8 @@
 // caller of the analysis): [query, statement, idempotent].
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { CqlScanner } from '../../src/protocol/cql-lexer.js';
-import { classifyQuery } from '../../src/protocol/cql-lexer.js';
+import { CqlScanner } from '../../src/protocol/cql-scanner.js';
+import { classifyQuery } from '../../src/protocol/cql-classifier.js';
 import { modificationIsIdempotent } from '../../src/protocol/cql-idempotency.js';
 
 type Row = [query: string, idempotent: boolean];

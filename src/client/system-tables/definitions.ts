@@ -5,7 +5,7 @@
 
 import type { ClusterInfo } from '../../upstream/contract.js';
 import { DataType } from '../../protocol/constants.js';
-import type { SystemTable } from '../../protocol/cql-lexer.js';
+import type { SystemTable } from '../../protocol/cql-system-select.js';
 import { type ColumnType, nativeType } from '../../protocol/messages/column-type.js';
 import {
   encodeInet,

@@ -2,7 +2,7 @@
 // column's type as Cassandra converts them, and the refusals with Cassandra's messages.
 
 import { DataType } from '../../protocol/constants.js';
-import { type CqlScanner, ScanKind } from '../../protocol/cql-lexer.js';
+import { type CqlScanner, ScanKind } from '../../protocol/cql-scanner.js';
 import { type ColumnType, columnTypeToCql } from '../../protocol/messages/column-type.js';
 import {
   encodeBigint,

@@ -1,7 +1,7 @@
 // The selection of a SELECT on a proxy-answered table: columns, aliases, count and the functions
 // of now(), computed over the rows the WHERE clause kept.
 
-import type { Selector } from '../../protocol/cql-lexer.js';
+import type { Selector } from '../../protocol/cql-system-select.js';
 import type { ColumnType } from '../../protocol/messages/column-type.js';
 import {
   encodeBigint,

@@ -5,7 +5,8 @@
 // always did with WHERE clauses it does not act on.
 
 import { DataType } from '../../protocol/constants.js';
-import { CqlScanner, Op, ScanKind } from '../../protocol/cql-lexer.js';
+import { Op } from '../../protocol/cql-characters.js';
+import { CqlScanner, ScanKind } from '../../protocol/cql-scanner.js';
 import type { ColumnType } from '../../protocol/messages/column-type.js';
 import type { CqlValue } from '../../protocol/messages/query-parameters.js';
 import { UNSET } from '../../protocol/reader.js';
