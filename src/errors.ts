@@ -1,6 +1,11 @@
 // Errors of the program outside the protocol layer, each with a stable code. Expected failures
 // (a bad bundle, a rejected token, a port in use) are shown to the user as one line, without a
 // stack trace; the code lets tests and callers tell them apart without matching message text.
+// Its sibling ProtocolError (src/protocol/errors.ts) is for bytes a peer sent that break the
+// protocol; both are CodedErrors (src/protocol/coded-error.ts), with codes from one `CQLP_`
+// namespace.
+
+import { CodedError, hasBrand } from './protocol/coded-error.js';
 
 export const ProxyErrorCode = {
   CONFIG_INVALID: 'CQLP_CONFIG_INVALID',
@@ -24,18 +29,15 @@ export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode
 
 const BRAND = Symbol.for('cql-proxy-ts.ProxyError');
 
-export class ProxyError extends Error {
-  readonly code: ProxyErrorCode;
+export class ProxyError extends CodedError<ProxyErrorCode> {
   readonly [BRAND] = true;
 
   constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ProxyError';
-    this.code = code;
+    super('ProxyError', code, message, options?.cause);
   }
 
   static isProxyError(value: unknown): value is ProxyError {
-    return typeof value === 'object' && value !== null && BRAND in value;
+    return hasBrand(value, BRAND);
   }
 }
 

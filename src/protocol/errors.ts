@@ -1,5 +1,9 @@
 // The protocol layer's one error type. Every malformed input ends here, never in a RangeError or
 // an out-of-bounds read: callers close that one connection with a PROTOCOL_ERROR and move on.
+// Its sibling ProxyError (src/errors.ts) is for every other failure; both are CodedErrors
+// (coded-error.ts), with codes from one `CQLP_` namespace.
+
+import { CodedError, hasBrand } from './coded-error.js';
 
 export const ProtocolErrorCode = {
   /** Bytes that do not form a valid frame, segment or message. */
@@ -17,8 +21,7 @@ export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof Protocol
 
 const BRAND = Symbol.for('cql-proxy-ts.ProtocolError');
 
-export class ProtocolError extends Error {
-  readonly code: ProtocolErrorCode;
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
   /** For UNSUPPORTED_VERSION: the version the peer sent, so the reply can name it. */
   readonly version: number | undefined;
   readonly [BRAND] = true;
@@ -28,14 +31,12 @@ export class ProtocolError extends Error {
     message: string,
     options?: { cause?: unknown; version?: number },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ProtocolError';
-    this.code = code;
+    super('ProtocolError', code, message, options?.cause);
     this.version = options?.version;
   }
 
   static isProtocolError(value: unknown): value is ProtocolError {
-    return typeof value === 'object' && value !== null && BRAND in value;
+    return hasBrand(value, BRAND);
   }
 }
 
