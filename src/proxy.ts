@@ -50,17 +50,8 @@ interface TargetDescription {
   [field: string]: unknown;
 }
 
-/**
- * The largest frame accepted from the cluster. --max-frame-size bounds what clients send; answers
- * come from the cluster the operator chose, and a page of wide rows may exceed 16 MiB, so they
- * keep Cassandra 3.x's 256 MiB (their buffers grow as bytes arrive, like every frame's).
- */
-export const UPSTREAM_MAX_FRAME_LENGTH = 256 * 1024 * 1024;
-
-/** Internal knobs with no flag, for tests that cannot wait out the production values. */
+/** What differs when the proxy runs as one of several processes. */
 export interface ProxyTuning {
-  /** Keyspace sessions unused this long close their connections (default 10 minutes). */
-  sessionIdleMs?: number;
   /**
    * Set in a worker of --workers N (src/ops/workers.ts): no HTTP server (the primary serves it),
    * and the start-up fields go to `ready` rather than the "proxy is ready" line.
@@ -109,12 +100,15 @@ async function startServing(
     schemaTimeoutMs: config.schemaTimeoutMs,
     schemaAgreementTimeoutMs: config.schemaAgreementTimeoutMs,
     maxQueuedRequests: config.maxQueuedRequests,
-    maxFrameLength: UPSTREAM_MAX_FRAME_LENGTH,
+    // --max-frame-size bounds what clients send; answers come from the cluster the operator
+    // chose, and a page of wide rows may exceed 16 MiB, so they keep Cassandra 3.x's 256 MiB by
+    // default (their buffers grow as bytes arrive, like every frame's).
+    maxFrameLength: config.maxUpstreamFrameLength,
     preparedCacheBytes: config.maxPreparedCacheBytes,
     maxOrphanedStreams: config.maxOrphanedStreams,
-    refreshDebounceMs: 1000,
-    ...(tuning.sessionIdleMs === undefined ? {} : { sessionIdleMs: tuning.sessionIdleMs }),
-    reconnect: { baseMs: 500, maxMs: 60_000 },
+    refreshDebounceMs: config.topologyRefreshDelayMs,
+    sessionIdleMs: config.sessionIdleTimeoutMs,
+    reconnect: { baseMs: config.reconnectDelayMs, maxMs: config.maxReconnectDelayMs },
     logger: logger.child({ component: 'upstream' }),
     requestObserver: operations.requestObserver,
   });
@@ -309,6 +303,7 @@ async function clientSideConfig(
     ...(tls === undefined ? {} : { tls: tls.config }),
     maxFrameLength: config.maxFrameLength,
     maxClientConnections: config.maxClientConnections,
+    maxPreparedIds: config.maxPreparedIds,
     limits: {
       maxRequestsInFlight: config.maxClientRequests,
       maxRequestBytesInFlight: config.maxClientRequestBytes,

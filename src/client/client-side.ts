@@ -61,8 +61,6 @@ const CLOSE_MESSAGES: Readonly<Record<CloseReason, [level: 'info' | 'warn', mess
 
 export interface ClientSideOptions {
   log?: ClientLog;
-  /** Prepared ids remembered (idempotency, reads vs writes); default 10,000. */
-  preparedCapacity?: number;
   /** The soft RLIMIT_NOFILE; read from the system when absent (tests pass one). */
   descriptorLimit?: number;
 }
@@ -110,7 +108,7 @@ export async function startClientSide(
 ): Promise<ClientSide> {
   validateClientSideConfig(config);
   const topology = buildTopology(config);
-  const prepared = new PreparedRegistry(options.preparedCapacity);
+  const prepared = new PreparedRegistry(config.maxPreparedIds);
   const log = options.log ?? SILENT_LOG;
   const limits = config.limits;
   // Under sustained pressure the budget can run out and recover many times a second: one line

@@ -61,6 +61,11 @@ export interface ClientSideConfig {
    * what the file descriptor limit allows, keeping a reserve (descriptors.ts).
    */
   maxClientConnections?: number;
+  /**
+   * Prepared ids whose kind is remembered (prepared-registry.ts): whether an EXECUTE may be
+   * retried, is a read, or is a schema change. DEFAULT_PREPARED_CAPACITY when absent.
+   */
+  maxPreparedIds?: number;
   /** What one client connection may make the proxy spend (limits.ts). */
   limits: ClientLimits;
   /** Bytes all clients together may hold in flight (memory-budget.ts). */
@@ -127,6 +132,10 @@ export function validateClientSideConfig(config: ClientSideConfig): void {
   const max = config.maxClientConnections;
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     invalid(`invalid max client connections ${max}: expected a positive integer`);
+  }
+  const preparedIds = config.maxPreparedIds;
+  if (preparedIds !== undefined && (!Number.isSafeInteger(preparedIds) || preparedIds < 1)) {
+    invalid(`invalid max prepared ids ${preparedIds}: expected a positive integer`);
   }
   const limits = config.limits;
   for (const [name, value] of Object.entries(limits)) {

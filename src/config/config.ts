@@ -82,10 +82,21 @@ export interface Config {
   maxQueuedRequests: number;
   maxOrphanedStreams: number;
   maxPreparedCacheBytes: number;
+  /** Prepared ids whose kind the client side remembers (src/client/prepared-registry.ts). */
+  maxPreparedIds: number;
+  /** Largest frame accepted from the cluster, header included. */
+  maxUpstreamFrameLength: number;
   handshakeTimeoutMs: number;
   clientIdleTimeoutMs: number;
   clientWriteTimeoutMs: number;
   tcpKeepAliveMs: number;
+  /** Backoff of reconnections to a node and of the control connection (src/upstream/backoff.ts). */
+  reconnectDelayMs: number;
+  maxReconnectDelayMs: number;
+  /** Debounce of the system table reads that follow cluster events. */
+  topologyRefreshDelayMs: number;
+  /** Keyspace sessions unused this long close their connections (reopened on use); 0: never. */
+  sessionIdleTimeoutMs: number;
   // Operations
   healthCheck: boolean;
   metrics: boolean;

@@ -252,6 +252,8 @@ function buildConfig(sources: Sources): Config {
   const maxQueuedRequests = r.required('max-queued-requests', count);
   const maxOrphanedStreams = r.required('max-orphaned-streams', (t) => parseInteger(t, 1, 32768));
   const maxPreparedCacheBytes = r.required('max-prepared-cache', parsePositiveSize);
+  const maxPreparedIds = r.required('max-prepared-ids', count);
+  const maxUpstreamFrameLength = r.required('max-upstream-frame-size', parseFrameSize);
   const rpcAddress = r.parsed('rpc-address', parseHostName);
   const dataCenter = r.text('data-center');
   const tokens = r.list('tokens', (t) => t);
@@ -270,6 +272,10 @@ function buildConfig(sources: Sources): Config {
   const clientIdleTimeoutMs = r.duration('client-idle-timeout', true);
   const clientWriteTimeoutMs = r.duration('client-write-timeout', true);
   const tcpKeepAliveMs = r.duration('tcp-keepalive', true);
+  const reconnectDelayMs = r.duration('reconnect-delay');
+  const maxReconnectDelayMs = r.duration('max-reconnect-delay');
+  const topologyRefreshDelayMs = r.duration('topology-refresh-delay');
+  const sessionIdleTimeoutMs = r.duration('session-idle-timeout', true);
 
   // Operations
   const logLevel = resolveLogLevel(r, sources);
@@ -350,6 +356,12 @@ function buildConfig(sources: Sources): Config {
     fail(
       `--idle-timeout must be greater than --heartbeat-interval ` +
         `(heartbeat interval: ${shownValue(r, 'heartbeat-interval')}, idle timeout: ${shownValue(r, 'idle-timeout')})`,
+    );
+  }
+  if (maxReconnectDelayMs < reconnectDelayMs) {
+    fail(
+      `${r.where('max-reconnect-delay')} must be at least ${r.where('reconnect-delay')} ` +
+        `(reconnect delay: ${shownValue(r, 'reconnect-delay')}, maximum: ${shownValue(r, 'max-reconnect-delay')})`,
     );
   }
   if (maxProtocolVersion < protocolVersion) {
@@ -439,10 +451,16 @@ function buildConfig(sources: Sources): Config {
     maxQueuedRequests,
     maxOrphanedStreams,
     maxPreparedCacheBytes,
+    maxPreparedIds,
+    maxUpstreamFrameLength,
     handshakeTimeoutMs,
     clientIdleTimeoutMs,
     clientWriteTimeoutMs,
     tcpKeepAliveMs,
+    reconnectDelayMs,
+    maxReconnectDelayMs,
+    topologyRefreshDelayMs,
+    sessionIdleTimeoutMs,
   };
 }
 

@@ -443,6 +443,27 @@ describe('durations', () => {
       {},
       '--idle-timeout must be greater than --heartbeat-interval (heartbeat interval: 1m, idle timeout: 60s)',
     ],
+    [
+      'maximum reconnect delay below the first',
+      [...CP, '--reconnect-delay', '2m'],
+      {},
+      {},
+      '--max-reconnect-delay must be at least --reconnect-delay (reconnect delay: 2m, maximum: 60s)',
+    ],
+    [
+      'reconnect delay of zero (a busy loop against a node that is down)',
+      [...CP],
+      { RECONNECT_DELAY: '0' },
+      {},
+      "invalid value '0' for RECONNECT_DELAY: must be greater than 0",
+    ],
+    [
+      'upstream frame size below the protocol minimum',
+      [...CP, '--max-upstream-frame-size', '512'],
+      {},
+      {},
+      "invalid value '512' for --max-upstream-frame-size: must be from 1KiB to 2GiB",
+    ],
   ]);
 });
 

@@ -59,10 +59,16 @@ describe('defaults', () => {
       maxQueuedRequests: 8192,
       maxOrphanedStreams: 256,
       maxPreparedCacheBytes: 64 * 1024 * 1024,
+      maxPreparedIds: 10_000,
+      maxUpstreamFrameLength: 256 * 1024 * 1024,
       handshakeTimeoutMs: 10_000,
       clientIdleTimeoutMs: 0,
       clientWriteTimeoutMs: 30_000,
       tcpKeepAliveMs: 60_000,
+      reconnectDelayMs: 500,
+      maxReconnectDelayMs: 60_000,
+      topologyRefreshDelayMs: 1_000,
+      sessionIdleTimeoutMs: 600_000,
     };
     expect(c).toStrictEqual(expected);
   });
@@ -382,6 +388,20 @@ const FLAG_CASES: FlagCase[] = [
     expected: 8 * 1024 * 1024,
   },
   {
+    name: 'max-prepared-ids',
+    value: '500',
+    base: CP,
+    check: (c) => c.maxPreparedIds,
+    expected: 500,
+  },
+  {
+    name: 'max-upstream-frame-size',
+    value: '32MiB',
+    base: CP,
+    check: (c) => c.maxUpstreamFrameLength,
+    expected: 32 * 1024 * 1024,
+  },
+  {
     name: 'handshake-timeout',
     value: '2s',
     base: CP,
@@ -407,6 +427,34 @@ const FLAG_CASES: FlagCase[] = [
     value: '0',
     base: CP,
     check: (c) => c.tcpKeepAliveMs,
+    expected: 0,
+  },
+  {
+    name: 'reconnect-delay',
+    value: '2s',
+    base: CP,
+    check: (c) => c.reconnectDelayMs,
+    expected: 2_000,
+  },
+  {
+    name: 'max-reconnect-delay',
+    value: '5m',
+    base: CP,
+    check: (c) => c.maxReconnectDelayMs,
+    expected: 300_000,
+  },
+  {
+    name: 'topology-refresh-delay',
+    value: '250ms',
+    base: CP,
+    check: (c) => c.topologyRefreshDelayMs,
+    expected: 250,
+  },
+  {
+    name: 'session-idle-timeout',
+    value: '0',
+    base: CP,
+    check: (c) => c.sessionIdleTimeoutMs,
     expected: 0,
   },
   {

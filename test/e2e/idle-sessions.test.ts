@@ -9,7 +9,9 @@ const IDLE_MS = 300;
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack('contact-points', { tuning: { sessionIdleMs: IDLE_MS } });
+  stack = await startStack('contact-points', {
+    proxyArgs: ['--session-idle-timeout', `${IDLE_MS}ms`],
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -124,7 +124,7 @@ describe('a keyspace session waking during a topology change', () => {
     });
     stack = await startStack('contact-points', {
       simulator: { engine },
-      tuning: { sessionIdleMs: 200 },
+      proxyArgs: ['--session-idle-timeout', '200ms'],
     });
     const s = stack;
     const port = s.sim.info.port;
