@@ -426,3 +426,32 @@ export function encodeSegments(frames: readonly Buffer[], compression: SegmentCo
 
   return offset === out.length ? out : out.subarray(0, offset);
 }
+
+/**
+ * A part of a frame (at any offset, any length) as non-self-contained segments appended to `out`
+ * (spec v5 §2.1: a frame that is not sent whole in one segment is carried by segments holding
+ * nothing else), for a frame sent as it arrives. Uncompressed, the part itself is the payload,
+ * between a header and a CRC32 trailer made for it: no copy. Empty parts make no segment (a
+ * segment's payload is never empty).
+ */
+export function pushFramePartSegments(
+  bytes: Buffer,
+  compression: SegmentCompression,
+  out: Buffer[],
+): void {
+  for (let from = 0; from < bytes.length; from += MAX_SEGMENT_PAYLOAD_LENGTH) {
+    const part =
+      from === 0 && bytes.length <= MAX_SEGMENT_PAYLOAD_LENGTH
+        ? bytes
+        : bytes.subarray(from, Math.min(bytes.length, from + MAX_SEGMENT_PAYLOAD_LENGTH));
+    if (compression === 'lz4') {
+      out.push(encodeSegment(part, false, 'lz4'));
+    } else {
+      const header = Buffer.allocUnsafe(SEGMENT_HEADER_LENGTH);
+      writeSegmentHeader(header, 0, part.length, false);
+      const trailer = Buffer.allocUnsafe(SEGMENT_TRAILER_LENGTH);
+      trailer.writeUInt32LE(crc32Cassandra(part), 0);
+      out.push(header, part, trailer);
+    }
+  }
+}

@@ -7,7 +7,8 @@
 //
 // Outgoing frames are queued and written once per event-loop turn (setImmediate), corked into one
 // writev, or packed into v5 segments: many small frames from many clients share one system call
-// and, with v5, one segment.
+// and, with v5, one segment. A large frame can also be written as it arrives (writeThrough): its
+// pieces are queued as views and go out with the same flush, never assembled.
 //
 // Output accounting: queuedBytes counts the frame bytes queued here or handed to the socket and
 // not yet taken by the kernel (one write callback per flush says when they were). It is exact,
@@ -21,6 +22,7 @@ import {
   MAX_SEGMENT_PAYLOAD_LENGTH,
   SegmentDecoder,
   encodeSegments,
+  pushFramePartSegments,
   type SegmentCompression,
 } from '../protocol/segment.js';
 
@@ -34,8 +36,9 @@ export interface FramedSocketOptions {
   maxFrameLength: number;
   onFrame: (frame: Buffer) => void;
   /**
-   * Cut-through of large incoming frames (FrameDecoderOptions.onFrameHead); not with segments.
-   * When the socket closes mid-frame the sink's abort() is called.
+   * Cut-through of large incoming frames (FrameDecoderOptions.onFrameHead), also of the frames
+   * carried by v5 segments (the pieces are then views of segment payloads). When the socket closes
+   * mid-frame the sink's abort() is called.
    */
   onFrameHead?: (head: Buffer, frameLength: number) => FrameSink | undefined;
   /** A framing error (the stream is lost: no further frames arrive) or a socket error. */
@@ -78,8 +81,15 @@ export class FramedSocket {
   private decoder: FrameDecoder;
   private segmentDecoder: SegmentDecoder | undefined;
   private outgoingSegments: SegmentCompression | undefined;
+  /**
+   * What the next flush writes, in order: whole frames and the pieces of a frame written through
+   * as they came (segmented: the frames still to be packed, after `encoded`).
+   */
   private pending: Buffer[] = [];
+  /** Frame bytes in pending and encoded (segment overhead not counted). */
   private pendingBytes = 0;
+  /** Segmented: segments already made, written before the frames in pending. */
+  private encoded: Buffer[] | undefined;
   private flushScheduled = false;
   private insideOnFrame = false;
   private failed = false;
@@ -99,13 +109,16 @@ export class FramedSocket {
   private flushed = 0;
   /** The frames the socket's close dropped unwritten, until takeUnwritten() takes them. */
   private droppedAtClose: Buffer[] | undefined;
-  /** A frame being written as it arrives (writeThrough): its bytes not handed to the socket yet. */
+  /** A frame being written as it arrives (writeThrough), and how many of its bytes are to come. */
   private throughActive = false;
   private throughBytes = 0;
+  /** Frames queued while a frame is written through: they follow it (made the first time). */
+  private held: Buffer[] | undefined;
+  private heldBytes = 0;
   /** end() was called while a frame was being written through: the socket ends after it. */
   private endAfterThrough = false;
   /** The sink of writeThrough, made the first time (an idle connection carries none). */
-  private throughSink: FrameSink | undefined;
+  private throughSink: ThroughSink | undefined;
 
   constructor(socket: Socket, options: FramedSocketOptions) {
     this.socket = socket;
@@ -159,7 +172,7 @@ export class FramedSocket {
 
   /** Frame bytes queued here or in the socket that the kernel has not taken yet. */
   get queuedBytes(): number {
-    return this.pendingBytes + this.inSocketBytes + this.throughBytes;
+    return this.pendingBytes + this.heldBytes + this.inSocketBytes + this.throughBytes;
   }
 
   /** Frame bytes the kernel has taken so far (grows while the peer reads). */
@@ -176,105 +189,118 @@ export class FramedSocket {
   /** Queues a whole frame; it is written at the end of this event-loop turn. */
   write(frame: Buffer): void {
     if (this.closed) return;
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
-    this.options.onQueuedBytes?.(frame.length);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      if (flushQueue.push(this) === 1) setImmediate(flushQueued);
+    const n = frame.length;
+    this.options.onQueuedBytes?.(n);
+    if (this.throughActive) {
+      // Frames never interleave: this one goes after the frame being written through.
+      (this.held ??= []).push(frame);
+      this.heldBytes += n;
+      return;
     }
+    this.pending.push(frame);
+    this.pendingBytes += n;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    if (flushQueue.push(this) === 1) setImmediate(flushQueued);
   }
 
   /**
-   * Cut-through: writes a frame of `frameLength` bytes as it arrives, `head` (its first bytes) now,
-   * after whatever is queued, and the rest through the sink returned. undefined when the frame
-   * cannot go this way (the socket closed, segmented, not writable, or another frame is being
-   * written through): the caller assembles it. Frames queued meanwhile wait for its end, so frames
-   * never interleave. The whole frame counts in queuedBytes from the start. If the sink is aborted
-   * the peer has half a frame, and the socket is destroyed.
+   * Cut-through: queues a frame of `frameLength` bytes as it arrives, `head` (its first bytes) now,
+   * after whatever is queued, and the rest through the sink returned, each piece as it comes. The
+   * pieces are views, never copied, and are written with this turn's flush like any frame (with
+   * v5, each in non-self-contained segments of its own: spec v5 §2.1). Frames queued meanwhile
+   * wait for its end, so frames never interleave; a socket that is not writable just holds the
+   * pieces. The whole frame counts in queuedBytes from the start. undefined when another frame is
+   * being written through (the caller assembles this one) or the socket is closed. If the sink is
+   * aborted the peer has half a frame, and the socket is destroyed.
    */
   writeThrough(head: Buffer, frameLength: number): FrameSink | undefined {
-    if (
-      this.closed ||
-      this.throughActive ||
-      this.outgoingSegments !== undefined ||
-      this.socket.writableNeedDrain
-    ) {
-      return undefined;
-    }
-    this.flush();
+    if (this.closed || this.throughActive) return undefined;
     this.throughActive = true;
     this.throughBytes = frameLength;
     this.options.onQueuedBytes?.(frameLength);
-    this.writePiece(head);
-    return (this.throughSink ??= this.newThroughSink());
+    if (this.outgoingSegments !== undefined) this.packPending();
+    this.queuePiece(head);
+    return (this.throughSink ??= new ThroughSink(this));
   }
 
-  private newThroughSink(): FrameSink {
-    return {
-      piece: (bytes, last) => {
-        this.writePiece(bytes);
-        if (!last) return;
-        this.throughActive = false;
-        if (this.throughBytes !== 0) {
-          // Not expected (the decoder counts exactly); keep the accounting honest regardless.
-          this.options.onQueuedBytes?.(-this.throughBytes);
-          this.throughBytes = 0;
-        }
-        if (this.endAfterThrough) {
-          this.end();
-        } else if (this.pending.length > 0 && !this.flushScheduled) {
-          this.flushScheduled = true;
-          if (flushQueue.push(this) === 1) setImmediate(flushQueued);
-        }
-      },
-      abort: () => {
-        if (!this.throughActive) return;
-        this.throughActive = false;
-        this.destroy(new Error('the frame being written through was cut short'));
-      },
-    };
-  }
-
-  private writePiece(bytes: Buffer): void {
+  /** The next bytes of the frame being written through (ThroughSink). */
+  queuePiece(bytes: Buffer): void {
     // Once closed, the frame's bytes were given back (dropQueued, destroy).
-    if (this.closed) return;
+    if (this.closed || !this.throughActive) return;
     const n = bytes.length;
+    if (n === 0) return;
     this.throughBytes -= n;
-    this.inSocketBytes += n;
-    this.socket.write(bytes, () => this.pieceWritten(n));
+    this.pendingBytes += n;
+    const compression = this.outgoingSegments;
+    if (compression === undefined) this.pending.push(bytes);
+    else pushFramePartSegments(bytes, compression, (this.encoded ??= []));
+    this.scheduleFlush();
   }
 
-  /** A piece written through reached the kernel (callbacks of flushes keep their own order). */
-  private pieceWritten(bytes: number): void {
-    if (this.closedFlag) return;
-    this.inSocketBytes -= bytes;
-    this.flushed += bytes;
-    this.options.onQueuedBytes?.(-bytes);
-    this.options.onWritten?.();
+  /** The frame being written through is complete (ThroughSink): what waited for it goes next. */
+  endThrough(): void {
+    if (!this.throughActive) return;
+    this.throughActive = false;
+    if (this.throughBytes !== 0) {
+      // Not expected (the decoder counts exactly); keep the accounting honest regardless.
+      if (!this.closed) this.options.onQueuedBytes?.(-this.throughBytes);
+      this.throughBytes = 0;
+    }
+    const held = this.held;
+    if (held !== undefined) {
+      this.held = undefined;
+      for (let i = 0; i < held.length; i++) this.pending.push(held[i]!);
+      this.pendingBytes += this.heldBytes;
+      this.heldBytes = 0;
+    }
+    if (this.endAfterThrough) this.end();
+  }
+
+  /** The frame being written through was cut short (ThroughSink): the peer cannot use the stream. */
+  abortThrough(): void {
+    if (!this.throughActive) return;
+    this.throughActive = false;
+    this.destroy(new Error('the frame being written through was cut short'));
+  }
+
+  /** Segmented: packs the frames queued so far into segments, ahead of what is queued next. */
+  private packPending(): void {
+    if (this.pending.length === 0) return;
+    (this.encoded ??= []).push(encodeSegments(this.pending, this.outgoingSegments!));
+    this.pending = [];
   }
 
   /** Writes whatever is queued, now. */
   flush(): void {
     this.flushScheduled = false;
-    const frames = this.pending;
-    if (frames.length === 0 || this.closed || this.throughActive) return;
-    this.pending = [];
+    if (this.closed) return;
+    let buffers = this.pending;
+    if (this.outgoingSegments !== undefined) {
+      this.packPending();
+      buffers = this.encoded ?? [];
+      this.encoded = undefined;
+    } else {
+      this.pending = [];
+    }
+    if (buffers.length === 0) return;
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
     if (this.inSocketCount++ === 0) this.inSocketFirst = bytes;
     else (this.inSocketRest ??= []).push(bytes);
     this.inSocketBytes += bytes;
-    if (this.outgoingSegments !== undefined) {
-      this.socket.write(encodeSegments(frames, this.outgoingSegments), this.writtenCallback);
-    } else if (frames.length === 1) {
-      this.socket.write(frames[0]!, this.writtenCallback);
+    if (buffers.length === 1) {
+      this.socket.write(buffers[0]!, this.writtenCallback);
     } else {
       // Callbacks come in write order, so the last write's callback covers the whole flush.
       this.socket.cork();
-      const last = frames.length - 1;
-      for (let i = 0; i < last; i++) this.socket.write(frames[i]!);
-      this.socket.write(frames[last]!, this.writtenCallback);
+      const last = buffers.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(buffers[i]!);
+      this.socket.write(buffers[last]!, this.writtenCallback);
       this.socket.uncork();
     }
   }
@@ -315,11 +341,14 @@ export class FramedSocket {
 
   /** Forgets what was queued and never written, giving its bytes back. */
   private dropQueued(): void {
-    const bytes = this.pendingBytes + this.inSocketBytes + this.throughBytes;
+    const bytes = this.pendingBytes + this.heldBytes + this.inSocketBytes + this.throughBytes;
     this.throughBytes = 0;
     this.droppedAtClose = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.encoded = undefined;
+    this.held = undefined;
+    this.heldBytes = 0;
     this.inSocketCount = 0;
     this.inSocketFirst = 0;
     this.inSocketRest = undefined;
@@ -336,7 +365,7 @@ export class FramedSocket {
     if (this.outgoingSegments !== undefined) return;
     this.flush();
     this.outgoingSegments = compression;
-    const framesInSegments = this.newFrameDecoder(false);
+    const framesInSegments = this.newFrameDecoder();
     this.segmentDecoder = new SegmentDecoder({
       compression,
       maxPayloadLength: MAX_SEGMENT_PAYLOAD_LENGTH,
@@ -376,16 +405,19 @@ export class FramedSocket {
 
   destroy(err?: Error): void {
     // What was never handed to the socket is forgotten now; the rest when 'close' comes.
-    const unwritten = this.pendingBytes + this.throughBytes;
+    const unwritten = this.pendingBytes + this.heldBytes + this.throughBytes;
     this.throughBytes = 0;
     this.pending = [];
     this.pendingBytes = 0;
+    this.encoded = undefined;
+    this.held = undefined;
+    this.heldBytes = 0;
     if (unwritten > 0) this.options.onQueuedBytes?.(-unwritten);
     this.socket.destroy(err);
   }
 
-  private newFrameDecoder(cutThrough = true): FrameDecoder {
-    const onFrameHead = cutThrough ? this.options.onFrameHead : undefined;
+  private newFrameDecoder(): FrameDecoder {
+    const onFrameHead = this.options.onFrameHead;
     return new FrameDecoder({
       direction: this.options.incoming,
       maxFrameLength: this.maxFrameLength,
@@ -441,4 +473,22 @@ function onSocketError(this: WrappedSocket, err: Error): void {
 
 function onSocketClose(this: WrappedSocket): void {
   FramedSocket.socketClosed(this);
+}
+
+/** The sink of FramedSocket.writeThrough: one per socket, made the first time it is needed. */
+class ThroughSink implements FrameSink {
+  private readonly framed: FramedSocket;
+
+  constructor(framed: FramedSocket) {
+    this.framed = framed;
+  }
+
+  piece(bytes: Buffer, last: boolean): void {
+    this.framed.queuePiece(bytes);
+    if (last) this.framed.endThrough();
+  }
+
+  abort(): void {
+    this.framed.abortThrough();
+  }
 }

@@ -1,6 +1,7 @@
 // FramedSocket.writeThrough: a frame written as it arrives goes after what was queued before it,
 // frames queued meanwhile wait for its end (frames never interleave), its bytes count in
-// queuedBytes from the start, and a frame cut short destroys the socket.
+// queuedBytes from the start, a socket that needs draining holds its pieces, and a frame cut short
+// destroys the socket. (With v5 segments: test/transport/cut-through.test.ts.)
 
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -103,21 +104,37 @@ describe('FramedSocket.writeThrough', () => {
     expect(Buffer.concat(received).equals(Buffer.concat([large, error]))).toBe(true);
   });
 
-  it('is refused while the socket needs draining, with segments, and once closed', async () => {
-    const { serverSocket } = await pair();
-    const f = framed(serverSocket, { bytes: 0 });
-    f.startSegments('none');
-    expect(f.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
-
-    const other = await pair();
-    const g = framed(other.serverSocket, { bytes: 0 });
-    other.client.pause();
+  it('takes a frame while the socket needs draining (the pieces wait), and is refused once closed', async () => {
+    const { serverSocket, client } = await pair();
+    const counted = { bytes: 0 };
+    const f = framed(serverSocket, counted);
+    client.pause();
     // Fill the socket until it asks for a drain.
-    while (!other.serverSocket.writableNeedDrain) other.serverSocket.write(Buffer.alloc(1 << 20));
-    expect(g.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
-    g.destroy();
-    await once(other.serverSocket, 'close');
-    expect(g.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
+    const filler = Buffer.alloc(1 << 20);
+    let filled = 0;
+    while (!serverSocket.writableNeedDrain) {
+      serverSocket.write(filler);
+      filled += filler.length;
+    }
+    const large = frame(1, 50_000);
+    const sink = f.writeThrough(large.subarray(0, 100), large.length)!;
+    expect(sink).toBeDefined();
+    sink.piece(large.subarray(100), true);
+    expect(f.queuedBytes).toBe(large.length);
+    const received: Buffer[] = [];
+    let total = 0;
+    client.on('data', (c: Buffer) => {
+      received.push(c);
+      total += c.length;
+    });
+    client.resume();
+    await until(() => total >= filled + large.length, 'every byte');
+    expect(Buffer.concat(received).subarray(filled).equals(large)).toBe(true);
+    await until(() => f.queuedBytes === 0, 'the kernel took the frame');
+    expect(counted.bytes).toBe(0);
+    f.destroy();
+    await once(serverSocket, 'close');
+    expect(f.writeThrough(frame(1, 50_000).subarray(0, 100), 50_009)).toBeUndefined();
   });
 
   it('a frame cut short closes the socket and gives its bytes back', async () => {
