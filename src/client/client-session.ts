@@ -30,6 +30,7 @@ import {
   versionName,
 } from '../protocol/constants.js';
 import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
+import type { Decompress } from '../protocol/frame-body.js';
 import type { FrameSink } from '../protocol/frame-decoder.js';
 import { errorFrame } from '../protocol/messages/error.js';
 import { resultFrame } from '../protocol/messages/result.js';
@@ -131,8 +132,9 @@ export class ClientSession {
   authenticating = false;
   /** Passthrough: the client's own credentials, for every cluster session it uses. */
   credentials: SessionCredentials | undefined;
-  /** v3/v4 body compression negotiated in STARTUP. */
+  /** v3/v4 body compression negotiated in STARTUP, and its decompression with our limit. */
   compressor: BodyCompressor | undefined;
+  decompress: Decompress | undefined;
   /** Part of the cluster session key: the body compression (never set with v5, see startup()). */
   sessionCompression: BodyCompressionName | undefined;
   /** The current keyspace, normalised as the lexer does. */

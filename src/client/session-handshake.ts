@@ -14,7 +14,7 @@ import type { SchemaChange } from '../protocol/messages/schema-change.js';
 import { decodeStartup } from '../protocol/messages/startup.js';
 import { PASSWORD_AUTHENTICATOR } from './auth/client-auth.js';
 import { login } from './auth/login.js';
-import { frameMessage } from './request-body.js';
+import { frameMessage } from '../protocol/frame-body.js';
 import { allowedCompression } from './session-shared.js';
 import type { ClientSession } from './client-session.js';
 import { block, remote, unblock } from './session-limits.js';
@@ -72,7 +72,7 @@ export function startup(s: ClientSession, frame: Buffer, streamId: number): void
   if ((frame.readUInt8(1) & HeaderFlag.COMPRESSION) !== 0) {
     throw malformed('STARTUP cannot be compressed');
   }
-  const message = frameMessage(frame, undefined, s.config.maxFrameLength, s.version);
+  const message = frameMessage(frame, s.version, false);
   const options = decodeStartup(message.body.subarray(message.start));
   let requested: string | undefined;
   for (const [key, value] of options) {
@@ -107,7 +107,10 @@ export function startup(s: ClientSession, frame: Buffer, streamId: number): void
     // sessions without compression whatever their segments use.
     s.framed.startSegments(compression === 'lz4' ? 'lz4' : 'none');
   } else if (compression !== undefined) {
-    s.compressor = bodyCompressor(compression);
+    const compressor = bodyCompressor(compression);
+    const maxLength = s.config.maxFrameLength;
+    s.compressor = compressor;
+    s.decompress = (body) => compressor.decompress(body, maxLength);
     s.sessionCompression = compression;
   }
   s.log.debug(

@@ -28,7 +28,8 @@ import { rewriteConsistency } from '../protocol/messages/rewrite-consistency.js'
 import { CqlReader } from '../protocol/reader.js';
 import { BoundedLru } from './bounded-lru.js';
 import type { PreparedInfo } from './prepared-registry.js';
-import { type FrameMessage, frameMessage, recompressedFrame } from './request-body.js';
+import { type FrameMessage, frameMessage } from '../protocol/frame-body.js';
+import { recompressedFrame } from './request-body.js';
 import {
   type BoundValues,
   type SystemStatement,
@@ -48,7 +49,7 @@ import {
 import type { ClientSession } from './client-session.js';
 
 export function frameMessageOf(s: ClientSession, frame: Buffer): FrameMessage {
-  return frameMessage(frame, s.compressor, s.config.maxFrameLength, s.version);
+  return frameMessage(frame, s.version, false, s.decompress);
 }
 
 export function query(s: ClientSession, frame: Buffer, streamId: number): void {
@@ -83,7 +84,7 @@ export function query(s: ClientSession, frame: Buffer, streamId: number): void {
       // DSE Graph queries are not CQL: the lexer cannot judge them, the flag decides
       // (docs/cql-proxy-compat.md §4.7).
       const idempotent =
-        message.customPayload?.has(GRAPH_SOURCE) === true
+        message.extras.customPayload?.has(GRAPH_SOURCE) === true
           ? s.config.idempotentGraph === true
           : cls.idempotent;
       s.forward({
@@ -189,7 +190,7 @@ export function prepareLocally(
 export function notePrepared(s: ClientSession, response: Buffer, info: PreparedInfo): void {
   if (response.readUInt8(4) !== Opcode.RESULT) return;
   try {
-    const message = frameMessage(response, s.compressor, s.config.maxFrameLength, s.version, true);
+    const message = frameMessage(response, s.version, true, s.decompress);
     const reader = new CqlReader(message.body, message.start);
     if (reader.readInt() !== ResultKind.PREPARED) return;
     s.prepared.remember(reader.readShortBytes(), info);

@@ -1,5 +1,6 @@
-// One connection from the proxy to one node: TCP or TLS, the handshake (handshake.ts), version
-// negotiation, stream ids, heartbeats, and two ways to send.
+// One connection from the proxy to one node: the handshake (handshake.ts), stream ids,
+// heartbeats, orphaned ids, and two ways to send. Opening the socket and version negotiation are
+// in connection-open.ts, the control path's frames in control-frames.ts.
 //
 // - send() is the forwarding path: a client's whole request frame goes out as it is, only its
 //   stream id patched in place; the response frame comes back as it arrived (compressed or not,
@@ -9,36 +10,19 @@
 //   version, compresses it when STARTUP negotiated compression, and decompresses and decodes the
 //   answer.
 //
-// Version negotiation (for the control connection): a node that does not speak the requested
-// version answers an ERROR "Invalid or unsupported protocol version" (or "Beta version of the
-// protocol used", Cassandra 3.x asked for v5), often in another version's frame, and closes. Then
-// a new socket tries one step lower: DSE_V2 → DSE_V1 → v5 → v4 → v3
-// (docs/cql-proxy-compat.md §2.7, docs/drivers.md §4). Pool connections ask for one exact version.
+// Version negotiation is for the control connection (connection-open.ts); pool connections ask
+// for one exact version.
 //
 // Closing, whatever the cause (socket error, peer close, protocol error, idle timeout, close()):
 // every request in flight gets onClosed once, onClose fires once, and send() returns false.
 
-import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { bodyCompressor } from '../protocol/compression.js';
 import type { BodyCompressionName, BodyCompressor } from '../protocol/compression.js';
-import {
-  Consistency,
-  HEADER_LENGTH,
-  HeaderFlag,
-  Opcode,
-  ProtocolVersion,
-  isKnownVersion,
-  opcodeName,
-  usesSegments,
-  versionName,
-} from '../protocol/constants.js';
-import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
+import { Consistency, Opcode, opcodeName, usesSegments } from '../protocol/constants.js';
+import type { Decompress } from '../protocol/frame-body.js';
 import type { FrameSink } from '../protocol/frame-decoder.js';
-import { patchStreamId, writeHeader } from '../protocol/header.js';
-import { decodeError } from '../protocol/messages/error.js';
-import { readBodyExtras } from '../protocol/messages/frame-extras.js';
+import { patchStreamId } from '../protocol/header.js';
 import { encodeOptions } from '../protocol/messages/options.js';
 import { encodeQuery } from '../protocol/messages/query.js';
 import { decodeReady } from '../protocol/messages/ready.js';
@@ -46,87 +30,35 @@ import { encodeRegister } from '../protocol/messages/register.js';
 import { decodeResult } from '../protocol/messages/result.js';
 import type { ResultMessage } from '../protocol/messages/result.js';
 import { encodeStartup } from '../protocol/messages/startup.js';
-import { CqlReader } from '../protocol/reader.js';
 import { FramedSocket } from '../transport/framed-socket.js';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
-import type { Credentials } from './authenticator.js';
-import { CqlSessionError } from './contract.js';
 import { CqlServerError } from './cql-server-error.js';
 import type { Endpoint } from './endpoint.js';
+import {
+  connectNegotiating,
+  connectTimeout,
+  openSocket,
+  type UpstreamConnectionOptions,
+} from './connection-open.js';
+import {
+  controlRequestFrame,
+  decompressedFrame,
+  foreignVersionError,
+  readControlResponse,
+  strayAnswerError,
+  unexpectedAnswer,
+} from './control-frames.js';
+import { DrainWaiters } from './drain-waiters.js';
 import { handshake } from './handshake.js';
 import type { ControlResponse, HandshakeChannel } from './handshake.js';
 import { HeartbeatMonitor } from './heartbeat.js';
 import type { ResponseHandler } from './pooled-connection.js';
-import { MAX_STREAM_IDS, StreamIdAllocator } from './stream-ids.js';
+import { InFlightTable } from './in-flight-table.js';
 
+export { lowerVersion } from './connection-open.js';
+export type { ConnectionLogLevel, UpstreamConnectionOptions } from './connection-open.js';
 export type { ControlResponse } from './handshake.js';
 export type { ResponseHandler } from './pooled-connection.js';
-
-export type ConnectionLogLevel = 'debug' | 'info' | 'warn';
-
-export interface UpstreamConnectionOptions {
-  endpoint: Endpoint;
-  /** The version to ask for; with `negotiate`, the highest to try. */
-  version: number;
-  /** Step down on a version refusal (control connection); otherwise the exact version is required. */
-  negotiate?: boolean;
-  /** Body compression for v3/v4/DSE; segment compression for v5 (lz4 only). */
-  compression?: BodyCompressionName;
-  credentials?: Credentials;
-  /** The exact (case-sensitive) keyspace name: the connection runs USE "<keyspace>". */
-  keyspace?: string;
-  /** Bounds connect(): TCP, TLS, handshake and any negotiation retries together. */
-  connectTimeoutMs: number;
-  /** OPTIONS after this long without a write; 0 disables. */
-  heartbeatIntervalMs: number;
-  /** Close after this long without a read; 0 disables. Should exceed the heartbeat interval. */
-  idleTimeoutMs: number;
-  maxFrameLength: number;
-  /** EVENT frames (stream id -1), whole, with the body decompressed. */
-  onEvent?: (frame: Buffer) => void;
-  /** After connect() resolved: called once when the connection closes; `error` unless close() had none. */
-  onClose?: (connection: UpstreamConnection, error?: Error) => void;
-  log?: (level: ConnectionLogLevel, message: string) => void;
-  /** Queued bytes beyond which `congested` is true; FramedSocket's default when absent. */
-  highWaterMark?: number;
-}
-
-/** Versions tried by negotiation, highest first (cql-proxy's order, with v5 added). */
-const NEGOTIATION_LADDER: readonly number[] = [
-  ProtocolVersion.DSE_V2,
-  ProtocolVersion.DSE_V1,
-  ProtocolVersion.V5,
-  ProtocolVersion.V4,
-  ProtocolVersion.V3,
-];
-
-/** Server texts that mean "not this version" (Cassandra ProtocolVersion.decode, Envelope.Decoder). */
-const VERSION_REFUSALS: readonly string[] = [
-  'Invalid or unsupported protocol version',
-  'Beta version of the protocol used',
-];
-
-/** The next version to try after `version` was refused, if any. */
-export function lowerVersion(
-  version: number,
-  compression: BodyCompressionName | undefined,
-): number | undefined {
-  const index = NEGOTIATION_LADDER.indexOf(version);
-  if (index < 0) return undefined;
-  for (const next of NEGOTIATION_LADDER.slice(index + 1)) {
-    // v5 compresses segments with LZ4 only: skip it rather than refuse a snappy session.
-    if (next === ProtocolVersion.V5 && compression === 'snappy') continue;
-    return next;
-  }
-  return undefined;
-}
-
-/** The node's message when `err` is a version refusal. */
-function versionRefusal(err: unknown): string | undefined {
-  if (!CqlServerError.isCqlServerError(err)) return undefined;
-  const message = err.serverMessage;
-  return VERSION_REFUSALS.some((text) => message.includes(text)) ? message : undefined;
-}
 
 type State = 'connecting' | 'open' | 'closed';
 
@@ -137,31 +69,16 @@ export class UpstreamConnection {
   readonly compression: BodyCompressionName | undefined;
   private readonly options: UpstreamConnectionOptions;
   private readonly framed: FramedSocket;
-  private readonly ids = new StreamIdAllocator(MAX_STREAM_IDS);
-  private readonly handlers: (ResponseHandler | undefined)[] = new Array<
-    ResponseHandler | undefined
-  >(MAX_STREAM_IDS).fill(undefined);
+  private readonly table = new InFlightTable((fn, what) => this.callSafely(fn, what));
   private readonly heartbeat: HeartbeatMonitor;
   private state: State = 'connecting';
   private closeReason: Error | undefined;
   /** Set once STARTUP was answered with compression on (v3/v4/DSE). */
   private compressor: BodyCompressor | undefined;
+  private decompress: Decompress | undefined;
   private supportedOptions = new Map<string, string[]>();
   private heartbeatPending = false;
-  private drainListeners: (() => void)[] = [];
-  private drainCheckScheduled = false;
-  /** Stream ids whose request timed out and whose answer has not arrived yet (orphan()). */
-  private orphans = 0;
-  /** Told when an orphaned id's answer arrives (its session may send a waiting request). */
-  private onOrphanAnswered: (() => void) | undefined;
-  /**
-   * The handler of every orphaned stream id of this connection, made once: orphaning allocates
-   * nothing, and the timed-out request it replaces can be garbage-collected.
-   */
-  private readonly orphanHandler: ResponseHandler = {
-    onResponse: () => this.orphanAnswered(),
-    onClosed: () => undefined,
-  };
+  private readonly drainWaiters = new DrainWaiters(this);
   /** Set by retire(): the connection closes once only orphaned stream ids remain. */
   private retiring = false;
   private retireTimer: NodeJS.Timeout | undefined;
@@ -184,7 +101,7 @@ export class UpstreamConnection {
             `${this.endpoint.key} closed the connection`,
           ),
         ),
-      onDrain: () => this.checkDrain(),
+      onDrain: () => this.drainWaiters.check(),
     };
     this.framed = new FramedSocket(
       socket,
@@ -209,38 +126,10 @@ export class UpstreamConnection {
    * AUTHENTICATION_FAILED, PROTOCOL_VERSION_REFUSED, CONFIG_INVALID) or, when USE was refused,
    * with a CqlSessionError carrying the node's code and message.
    */
-  static async connect(options: UpstreamConnectionOptions): Promise<UpstreamConnection> {
-    checkOptions(options);
-    const key = options.endpoint.key;
-    const deadline = performance.now() + options.connectTimeoutMs;
-    const first = options.version;
-    let version = first;
-    for (;;) {
-      let refusal: string | undefined;
-      try {
-        return await UpstreamConnection.attempt(options, version, deadline);
-      } catch (err) {
-        refusal = versionRefusal(err);
-        if (refusal === undefined) throw connectFailure(key, err);
-      }
-      const next =
-        options.negotiate === true ? lowerVersion(version, options.compression) : undefined;
-      if (next === undefined) {
-        const tried =
-          version === first
-            ? `protocol ${versionName(version)}`
-            : `every protocol version from ${versionName(first)} down to ${versionName(version)}`;
-        throw new ProxyError(
-          ProxyErrorCode.PROTOCOL_VERSION_REFUSED,
-          `${key} refused ${tried}: ${refusal}`,
-        );
-      }
-      options.log?.(
-        'debug',
-        `${key} refused ${versionName(version)} (${refusal}); trying ${versionName(next)}`,
-      );
-      version = next;
-    }
+  static connect(options: UpstreamConnectionOptions): Promise<UpstreamConnection> {
+    return connectNegotiating(options, (version, deadline) =>
+      UpstreamConnection.attempt(options, version, deadline),
+    );
   }
 
   private static async attempt(
@@ -285,7 +174,6 @@ export class UpstreamConnection {
     return this.supportedOptions;
   }
 
-  /** Requests sent and not yet answered (control requests and heartbeats included). */
   /** Bytes read from / written to the node's socket (TLS records included). */
   get bytesRead(): number {
     return this.framed.socket.bytesRead;
@@ -295,18 +183,19 @@ export class UpstreamConnection {
     return this.framed.socket.bytesWritten;
   }
 
+  /** Requests sent and not yet answered (control requests and heartbeats included). */
   get inFlight(): number {
-    return this.state === 'closed' ? 0 : this.ids.inFlight;
+    return this.state === 'closed' ? 0 : this.table.inFlight;
   }
 
   /** Stream ids held by timed-out requests whose answer has not arrived (see orphan()). */
   get orphanedStreams(): number {
-    return this.state === 'closed' ? 0 : this.orphans;
+    return this.state === 'closed' ? 0 : this.table.orphaned;
   }
 
   /** Stream ids still free. */
   get availableStreams(): number {
-    return this.state === 'open' ? this.ids.available : 0;
+    return this.state === 'open' ? this.table.available : 0;
   }
 
   get closed(): boolean {
@@ -344,37 +233,32 @@ export class UpstreamConnection {
       encodeQuery(this.version, cql, { consistency }),
     );
     if (response.opcode === Opcode.RESULT) return decodeResult(response.body, this.version);
-    throw this.unexpectedAnswer(response, 'QUERY');
+    throw unexpectedAnswer(response, 'QUERY', this.version, this.endpoint.key);
   }
 
   /** REGISTER for events (spec v4 §4.1.8); they arrive through onEvent. */
   async register(types: readonly string[]): Promise<void> {
     const response = await this.request(Opcode.REGISTER, encodeRegister(types));
-    if (response.opcode !== Opcode.READY) throw this.unexpectedAnswer(response, 'REGISTER');
+    if (response.opcode !== Opcode.READY)
+      throw unexpectedAnswer(response, 'REGISTER', this.version, this.endpoint.key);
     decodeReady(response.body, this.version);
   }
 
   /** Calls `listener` once the connection is no longer congested (or closed). */
   onceDrained(listener: () => void): void {
-    this.drainListeners.push(listener);
-    this.scheduleDrainCheck();
+    this.drainWaiters.add(listener);
   }
 
   /**
    * The request that registered `handler` on `streamId` gave up waiting (it timed out). The id
    * stays taken until the node answers (the answer carries the request's stream id, spec v4 §2.3:
-   * reusing the id earlier would hand that late answer to another request), but the handler is dropped for a shared
-   * no-op, so the request and the client frame it holds can be collected, and the id is counted
-   * as orphaned until the answer comes; then `onLateAnswer` is called, the id free again. False
-   * when `streamId` is not `handler`'s.
+   * reusing the id earlier would hand that late answer to another request), but the handler is
+   * dropped for a shared no-op, so the request and the client frame it holds can be collected,
+   * and the id is counted as orphaned until the answer comes; then `onLateAnswer` is called, the
+   * id free again. False when `streamId` is not `handler`'s.
    */
   orphan(streamId: number, handler: ResponseHandler, onLateAnswer?: () => void): boolean {
-    if (this.state === 'closed' || !(streamId >= 0 && streamId < MAX_STREAM_IDS)) return false;
-    if (this.handlers[streamId] !== handler) return false;
-    this.handlers[streamId] = this.orphanHandler;
-    this.orphans++;
-    if (onLateAnswer !== undefined) this.onOrphanAnswered = onLateAnswer;
-    return true;
+    return this.state !== 'closed' && this.table.orphan(streamId, handler, onLateAnswer);
   }
 
   /**
@@ -391,14 +275,8 @@ export class UpstreamConnection {
     this.closeIfOnlyOrphans();
   }
 
-  private orphanAnswered(): void {
-    this.orphans--;
-    const listener = this.onOrphanAnswered;
-    if (listener !== undefined) this.callSafely(listener, 'late answer listener');
-  }
-
   private closeIfOnlyOrphans(): void {
-    if (this.ids.inFlight <= this.orphans) this.closeRetired();
+    if (this.table.onlyOrphansLeft) this.closeRetired();
   }
 
   private closeRetired(): void {
@@ -428,25 +306,19 @@ export class UpstreamConnection {
     // are (the handlers are told so).
     const unsent = unsentStreamIds(this.framed.takeUnwritten());
     this.framed.destroy();
-    this.orphans = 0;
-    for (let id = 0; id < MAX_STREAM_IDS; id++) {
-      const handler = this.handlers[id];
-      if (handler === undefined) continue;
-      this.handlers[id] = undefined;
-      this.ids.release(id);
+    this.table.clear((handler, id) => {
       const notSent = unsent?.has(id) === true;
       this.callSafely(() => handler.onClosed(reason, notSent), 'onClosed');
-    }
-    this.fireDrainListeners();
+    });
+    this.drainWaiters.fire();
     if (wasOpen) this.callSafely(() => this.options.onClose?.(this, error), 'onClose');
   }
 
   // --- sending ----------------------------------------------------------------------------------
 
   private enqueue(frame: Buffer, handler: ResponseHandler): boolean {
-    const id = this.ids.acquire();
+    const id = this.table.add(handler);
     if (id < 0) return false;
-    this.handlers[id] = handler;
     patchStreamId(frame, id);
     this.framed.write(frame);
     this.heartbeat.noteWrite();
@@ -459,14 +331,16 @@ export class UpstreamConnection {
         reject(this.closedError());
         return;
       }
-      const frame = this.buildFrame(opcode, body);
+      const frame = controlRequestFrame(this.version, opcode, body, this.compressor);
       const handler: ResponseHandler = {
         onResponse: (response) => {
           try {
             // STARTUP's answer is the last plain frame: what it negotiated applies from the very
             // next byte, so the switch happens here, before any later frame of this chunk is read.
             if (startup) this.afterStartup(response[4]!);
-            resolve(this.readControlResponse(response));
+            resolve(
+              readControlResponse(response, this.version, this.decompress, this.endpoint.key),
+            );
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
@@ -484,41 +358,23 @@ export class UpstreamConnection {
     });
   }
 
-  /** A whole request frame in this connection's version, the body compressed when negotiated. */
-  private buildFrame(opcode: number, body: Buffer): Buffer {
-    let flags = 0;
-    let payload = body;
-    // Empty bodies (OPTIONS) stay uncompressed: the flag is per frame (spec v4 §2.2).
-    if (this.compressor !== undefined && body.length > 0) {
-      payload = this.compressor.compress(body);
-      flags |= HeaderFlag.COMPRESSION;
-    }
-    const frame = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
-    writeHeader(frame, 0, {
-      version: this.version,
-      response: false,
-      flags,
-      streamId: 0,
-      opcode,
-      bodyLength: payload.length,
-    });
-    payload.copy(frame, HEADER_LENGTH);
-    return frame;
-  }
-
   private afterStartup(opcode: number): void {
     if (opcode !== Opcode.READY && opcode !== Opcode.AUTHENTICATE) return;
     if (usesSegments(this.version)) {
       // spec v5 §2.3.1: segments in both directions once the STARTUP answer is through.
       this.framed.startSegments(this.compression === 'lz4' ? 'lz4' : 'none');
     } else if (this.compression !== undefined) {
-      this.compressor = bodyCompressor(this.compression);
+      const compressor = bodyCompressor(this.compression);
+      const maxLength = this.options.maxFrameLength;
+      this.compressor = compressor;
+      this.decompress = (body) => compressor.decompress(body, maxLength);
     }
   }
 
   private sendHeartbeat(): void {
     if (this.state !== 'open' || this.heartbeatPending) return;
-    const sent = this.enqueue(this.buildFrame(Opcode.OPTIONS, encodeOptions()), {
+    const options = controlRequestFrame(this.version, Opcode.OPTIONS, encodeOptions(), undefined);
+    const sent = this.enqueue(options, {
       onResponse: () => {
         this.heartbeatPending = false;
       },
@@ -543,13 +399,11 @@ export class UpstreamConnection {
       this.onServerPush(frame, streamId);
       return;
     }
-    const handler = this.handlers[streamId];
+    const handler = this.table.take(streamId);
     if (handler === undefined) {
       this.onStray(frame, streamId);
       return;
     }
-    this.handlers[streamId] = undefined;
-    this.ids.release(streamId);
     // No closure per frame here: this is the forwarding path.
     try {
       handler.onResponse(frame);
@@ -567,7 +421,7 @@ export class UpstreamConnection {
     if (this.state === 'closed' || (head[0]! & 0x7f) !== this.version) return undefined;
     const streamId = head.readInt16BE(2);
     if (streamId < 0) return undefined;
-    const handler = this.handlers[streamId];
+    const handler = this.table.peek(streamId);
     if (handler?.onResponseHead === undefined) return undefined;
     let sink: FrameSink | undefined;
     try {
@@ -581,8 +435,7 @@ export class UpstreamConnection {
     }
     if (sink === undefined) return undefined;
     this.heartbeat.noteRead();
-    this.handlers[streamId] = undefined;
-    this.ids.release(streamId);
+    this.table.take(streamId);
     if (this.retiring) this.closeIfOnlyOrphans();
     return sink;
   }
@@ -592,30 +445,7 @@ export class UpstreamConnection {
    * own highest version, docs/drivers.md §4). Anything but an ERROR is a broken stream.
    */
   private onForeignVersion(frame: Buffer): void {
-    const version = frame[0]! & 0x7f;
-    const opcode = frame[4]!;
-    if (opcode === Opcode.ERROR && isKnownVersion(version)) {
-      try {
-        const error = decodeError(frame.subarray(HEADER_LENGTH), version);
-        this.close(
-          new CqlServerError(
-            error,
-            `${this.endpoint.key} answered a ${versionName(this.version)} request in ${versionName(version)}`,
-          ),
-        );
-        return;
-      } catch (err) {
-        this.close(this.wrapFailure(err));
-        return;
-      }
-    }
-    this.close(
-      this.wrapFailure(
-        malformed(
-          `${this.endpoint.key} sent a ${versionName(version)} ${opcodeName(opcode)} frame on a ${versionName(this.version)} connection`,
-        ),
-      ),
-    );
+    this.close(this.wrapFailure(foreignVersionError(frame, this.version, this.endpoint.key)));
   }
 
   private onServerPush(frame: Buffer, streamId: number): void {
@@ -630,7 +460,7 @@ export class UpstreamConnection {
     if (onEvent === undefined) return;
     let event: Buffer;
     try {
-      event = this.decompressedFrame(frame);
+      event = decompressedFrame(frame, this.decompress, this.endpoint.key);
     } catch (err) {
       this.close(this.wrapFailure(err));
       return;
@@ -644,105 +474,14 @@ export class UpstreamConnection {
    * (version, startup) before closing it; its message becomes the close reason.
    */
   private onStray(frame: Buffer, streamId: number): void {
-    if (frame[4] === Opcode.ERROR) {
-      try {
-        const { body } = this.readControlResponse(frame);
-        this.close(
-          new CqlServerError(
-            decodeError(body, this.version),
-            `${this.endpoint.key} answered on stream ${streamId}, which has no request in flight`,
-          ),
-        );
-      } catch (err) {
-        this.close(this.wrapFailure(err));
-      }
-      return;
-    }
-    this.close(
-      this.wrapFailure(
-        malformed(
-          `${this.endpoint.key} sent ${opcodeName(frame[4]!)} on stream ${streamId}, which has no request in flight`,
-        ),
-      ),
+    const error = strayAnswerError(
+      frame,
+      streamId,
+      this.version,
+      this.decompress,
+      this.endpoint.key,
     );
-  }
-
-  private decompressBody(frame: Buffer): Buffer {
-    const body = frame.subarray(HEADER_LENGTH);
-    if ((frame[1]! & HeaderFlag.COMPRESSION) === 0) return body;
-    if (this.compressor === undefined) {
-      throw new ProtocolError(
-        ProtocolErrorCode.COMPRESSION,
-        `${this.endpoint.key} sent a compressed frame but no compression was negotiated`,
-      );
-    }
-    return this.compressor.decompress(body, this.options.maxFrameLength);
-  }
-
-  /** The frame itself, or a copy with the body decompressed and the flag cleared. */
-  private decompressedFrame(frame: Buffer): Buffer {
-    if ((frame[1]! & HeaderFlag.COMPRESSION) === 0) return frame;
-    const body = this.decompressBody(frame);
-    const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
-    frame.copy(out, 0, 0, HEADER_LENGTH);
-    out[1] = frame[1]! & ~HeaderFlag.COMPRESSION;
-    out.writeInt32BE(body.length, 5);
-    body.copy(out, HEADER_LENGTH);
-    return out;
-  }
-
-  private readControlResponse(frame: Buffer): ControlResponse {
-    const flags = frame[1]! & ~HeaderFlag.COMPRESSION;
-    const body = this.decompressBody(frame);
-    const response: ControlResponse = { opcode: frame[4]!, flags, body };
-    const extras = HeaderFlag.TRACING | HeaderFlag.WARNING | HeaderFlag.CUSTOM_PAYLOAD;
-    if ((flags & extras) !== 0) {
-      const reader = new CqlReader(body);
-      const read = readBodyExtras(reader, flags, true, this.version);
-      response.body = body.subarray(reader.pos);
-      if (read.warnings !== undefined) response.warnings = read.warnings;
-    }
-    return response;
-  }
-
-  private unexpectedAnswer(response: ControlResponse, what: string): Error {
-    if (response.opcode === Opcode.ERROR) {
-      return new CqlServerError(
-        decodeError(response.body, this.version),
-        `${what} on ${this.endpoint.key}`,
-      );
-    }
-    return malformed(`${this.endpoint.key} answered ${what} with ${opcodeName(response.opcode)}`);
-  }
-
-  // --- drain ------------------------------------------------------------------------------------
-
-  private scheduleDrainCheck(): void {
-    if (this.drainCheckScheduled) return;
-    this.drainCheckScheduled = true;
-    // After this turn's flush (FramedSocket writes in a setImmediate queued before this one).
-    setImmediate(() => {
-      this.drainCheckScheduled = false;
-      this.checkDrain();
-    });
-  }
-
-  private checkDrain(): void {
-    if (this.drainListeners.length === 0) return;
-    if (!this.congested) {
-      this.fireDrainListeners();
-      return;
-    }
-    // Backed up in the kernel: FramedSocket's onDrain calls back. Backed up only in our queue:
-    // the next flush empties it, so look again after it.
-    if (!this.framed.socket.writableNeedDrain) this.scheduleDrainCheck();
-  }
-
-  private fireDrainListeners(): void {
-    const listeners = this.drainListeners;
-    if (listeners.length === 0) return;
-    this.drainListeners = [];
-    for (const listener of listeners) this.callSafely(listener, 'drain listener');
+    this.close(this.wrapFailure(error));
   }
 
   // --- helpers ----------------------------------------------------------------------------------
@@ -776,8 +515,13 @@ export class UpstreamConnection {
     );
   }
 
+  /** For DrainWaiters: the kernel's buffer is full (the socket's 'drain' will come). */
+  get kernelBackedUp(): boolean {
+    return this.framed.socket.writableNeedDrain;
+  }
+
   /** A callback's exception must not break the connection that serves every other request. */
-  private callSafely(fn: () => void, what: string): void {
+  callSafely(fn: () => void, what: string): void {
     try {
       fn();
     } catch (err) {
@@ -792,73 +536,4 @@ function unsentStreamIds(frames: readonly Buffer[]): Set<number> | undefined {
   const ids = new Set<number>();
   for (const frame of frames) ids.add(frame.readInt16BE(2));
   return ids;
-}
-
-function checkOptions(options: UpstreamConnectionOptions): void {
-  const { version, compression } = options;
-  if (!isKnownVersion(version)) {
-    throw new ProxyError(
-      ProxyErrorCode.CONFIG_INVALID,
-      `protocol version ${version} is not one the proxy speaks (3, 4, 5, DSE_V1, DSE_V2)`,
-    );
-  }
-  if (version === ProtocolVersion.V5 && compression === 'snappy') {
-    throw new ProxyError(
-      ProxyErrorCode.CONFIG_INVALID,
-      'protocol v5 compresses with lz4 only: snappy cannot be used with v5',
-    );
-  }
-}
-
-function connectTimeout(key: string, timeoutMs: number): ProxyError {
-  return new ProxyError(
-    ProxyErrorCode.CONNECTION_FAILED,
-    `cannot connect to ${key}: no connection within ${timeoutMs} ms`,
-  );
-}
-
-/** What connect() rejects with: errors with a meaning of their own pass, the rest is wrapped. */
-function connectFailure(key: string, err: unknown): Error {
-  if (ProxyError.isProxyError(err) && err.code !== ProxyErrorCode.CONNECTION_CLOSED) return err;
-  if (CqlSessionError.isCqlSessionError(err)) return err;
-  // A connection lost during the handshake: name what happened, not the wrapper.
-  const cause = ProxyError.isProxyError(err) && err.cause !== undefined ? err.cause : err;
-  return new ProxyError(
-    ProxyErrorCode.CONNECTION_FAILED,
-    `cannot connect to ${key}: ${errorMessage(cause)}`,
-    { cause },
-  );
-}
-
-/** TCP, then TLS when the endpoint has it; rejects when `timeoutMs` passes first. */
-function openSocket(endpoint: Endpoint, timeoutMs: number, configuredMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    if (timeoutMs <= 0) {
-      reject(connectTimeout(endpoint.key, configuredMs));
-      return;
-    }
-    const socket =
-      endpoint.tls === undefined
-        ? netConnect({ host: endpoint.host, port: endpoint.port })
-        : tlsConnect({ ...endpoint.tls, host: endpoint.host, port: endpoint.port });
-    const ready = endpoint.tls === undefined ? 'connect' : 'secureConnect';
-    const timer = setTimeout(() => {
-      socket.off('error', onError);
-      socket.on('error', () => undefined);
-      socket.destroy();
-      reject(connectTimeout(endpoint.key, configuredMs));
-    }, timeoutMs);
-    timer.unref();
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
 }

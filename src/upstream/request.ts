@@ -2,7 +2,8 @@
 // repair, the timeout. The frame is never copied: each attempt patches its own stream id into it,
 // and the response frame gets the client's stream id back before it is handed on.
 
-import { ErrorCode, HEADER_LENGTH, HeaderFlag, Opcode, ResultKind } from '../protocol/constants.js';
+import { ErrorCode, HEADER_LENGTH, Opcode, ResultKind } from '../protocol/constants.js';
+import { messageBody, type Decompress } from '../protocol/frame-body.js';
 import type { FrameSink } from '../protocol/frame-decoder.js';
 import {
   decodeError,
@@ -11,8 +12,6 @@ import {
   type CqlErrorMessage,
 } from '../protocol/messages/error.js';
 import { patchStreamId } from '../protocol/header.js';
-import { readBodyExtras } from '../protocol/messages/frame-extras.js';
-import { CqlReader } from '../protocol/reader.js';
 import type { ForwardedRequest } from './contract.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
 import { decideOnConnectionClosed, decideOnError, type RetryDecision } from './retry-policy.js';
@@ -369,21 +368,13 @@ export class Request implements ResponseHandler, TimedRequest {
 }
 
 /**
- * The message body of a response frame: decompressed when its flag says so, and past the tracing
- * id, warnings and custom payload its flags announce (spec v4 §2.2).
+ * The message body of a response frame, decompressed and past its extras: the session's body
+ * reader (one helper for every side, protocol/frame-body.ts).
  */
 export function responseBodyOf(
   frame: Buffer,
   version: number,
-  decompress: ((body: Buffer) => Buffer) | undefined,
+  decompress: Decompress | undefined,
 ): Buffer {
-  const flags = frame.readUInt8(1);
-  let body = frame.subarray(HEADER_LENGTH);
-  if ((flags & HeaderFlag.COMPRESSION) !== 0 && decompress !== undefined) body = decompress(body);
-  if ((flags & EXTRAS) === 0) return body;
-  const reader = new CqlReader(body);
-  readBodyExtras(reader, flags, true, version);
-  return body.subarray(reader.pos);
+  return messageBody(frame, version, true, decompress);
 }
-
-const EXTRAS = HeaderFlag.TRACING | HeaderFlag.WARNING | HeaderFlag.CUSTOM_PAYLOAD;
