@@ -6,9 +6,13 @@
 // on CONNECTIONS connections, first through a plain Node.js byte pipe (bench/helpers/byte-pipe.ts,
 // a child process), then through the proxy (a child process run with --cpu-prof). For each the
 // figures are answers/s and the CPU the child process spent per answer (utime + stime from
-// /proc/<pid>/stat over the measured window). The proxy's CPU profile is written to a temporary
-// directory and summarised by bench/helpers/cpuprofile-top.ts (printed at the end).
-// Run: npx tsx bench/large-results.ts [--seconds 4 --connections 1 --in-flight 64 --rows 80]
+// /proc/<pid>/stat over the measured window). Both children run side by side and are measured in
+// alternating rounds (pipe, proxy, pipe, proxy...), and the medians are reported: on a shared
+// machine a slow spell then hits both about equally. Then a second proxy runs one more window
+// under --cpu-prof; its profile is written to a temporary directory and summarised by
+// bench/helpers/cpuprofile-top.ts.
+// Run: npx tsx bench/large-results.ts [--rounds 3 --seconds 4 --connections 1 --in-flight 64
+//      --rows 80]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -29,6 +33,7 @@ import { RawBenchClient } from './helpers/raw-bench-client.js';
 
 const { values } = parseArgs({
   options: {
+    rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '4' },
     connections: { type: 'string', default: '1' },
     'in-flight': { type: 'string', default: '64' },
@@ -37,6 +42,7 @@ const { values } = parseArgs({
     top: { type: 'string', default: '15' },
   },
 });
+const ROUNDS = Number(values.rounds);
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const IN_FLIGHT = Number(values['in-flight']);
@@ -150,6 +156,33 @@ interface Figures {
 let windowStart = 0;
 let windowEnd = 0;
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median of every figure over the rounds. */
+function medianFigures(rounds: readonly Figures[]): Figures {
+  const of = (pick: (f: Figures) => number): number => median(rounds.map(pick));
+  return {
+    label: rounds[0]!.label,
+    perSecond: of((f) => f.perSecond),
+    cpuPerAnswer: of((f) => f.cpuPerAnswer),
+    systemPerAnswer: of((f) => f.systemPerAnswer),
+    answerBytes: of((f) => f.answerBytes),
+    cpuShare: of((f) => f.cpuShare),
+  };
+}
+
+function line(r: Figures): string {
+  return (
+    `${r.label.padEnd(28)} ${Math.round(r.perSecond).toString().padStart(7)} answers/s  ` +
+    `${r.cpuPerAnswer.toFixed(1).padStart(7)} µs CPU/answer (${r.systemPerAnswer.toFixed(1)} in the kernel)  ` +
+    `${(r.cpuShare * 100).toFixed(0)}% of a core`
+  );
+}
+
 async function measure(label: string, port: number, pid: number, auth: boolean): Promise<Figures> {
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, () =>
@@ -200,69 +233,79 @@ for (let c = 0; c < ROWS; c++) {
 }
 setup.close();
 
-// --- the pipe, then the proxy --------------------------------------------------------------------
+// --- the pipe and the proxy, in alternating rounds -----------------------------------------------
 
-const results: Figures[] = [];
 const pipePort = await freePort();
 const pipe = await start(
   ['--import', 'tsx', 'bench/helpers/byte-pipe.ts', String(pipePort), node.host, String(node.port)],
   'pipe is ready',
 );
-results.push(await measure('plain Node.js byte pipe', pipePort, pipe.pid!, true));
-await stop(pipe);
-
-const profileDir = mkdtempSync(join(tmpdir(), 'large-results-'));
-const proxyPort = await freePort();
-const spawnedAt = performance.now();
-const proxy = await start(
-  [
-    '--cpu-prof',
-    '--cpu-prof-dir',
-    profileDir,
-    '--import',
-    'tsx',
-    'src/main.ts',
-    '--contact-points',
-    node.host,
-    '--port',
-    String(node.port),
-    '--username',
-    'token',
-    '--password',
-    token,
-    '--bind',
-    `127.0.0.1:${proxyPort}`,
-  ],
-  'proxy is ready',
-);
-results.push(await measure('through the proxy', proxyPort, proxy.pid!, false));
-await stop(proxy);
-await sim.close();
-
-console.log(
-  `\nLarge results: ${CONNECTIONS} raw connection(s) x ${IN_FLIGHT} EXECUTEs in flight, ` +
-    `answers of ${Math.round(results[0]!.answerBytes)} bytes, ${SECONDS} s each`,
-);
-for (const r of results) {
-  console.log(
-    `${r.label.padEnd(28)} ${Math.round(r.perSecond).toString().padStart(7)} answers/s  ` +
-      `${r.cpuPerAnswer.toFixed(1).padStart(7)} µs CPU/answer (${r.systemPerAnswer.toFixed(1)} in the kernel)  ` +
-      `${(r.cpuShare * 100).toFixed(0)}% of a core`,
+/** The proxy as a child process; with `profileDir`, under --cpu-prof writing there. */
+function startProxy(profileDir?: string): Promise<ChildProcess> {
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  return start(
+    [
+      ...profiling,
+      '--import',
+      'tsx',
+      'src/main.ts',
+      '--contact-points',
+      node.host,
+      '--port',
+      String(node.port),
+      '--username',
+      'token',
+      '--password',
+      token,
+      '--bind',
+      `127.0.0.1:${proxyPort}`,
+    ],
+    'proxy is ready',
   );
 }
+
+// The measured proxy runs without the profiler: its sampling (a signal and a stack walk a
+// millisecond) costs CPU the pipe does not pay. The profile comes from one more window of its own.
+const proxyPort = await freePort();
+const proxy = await startProxy();
+const pipeRounds: Figures[] = [];
+const proxyRounds: Figures[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  pipeRounds.push(await measure('plain Node.js byte pipe', pipePort, pipe.pid!, true));
+  proxyRounds.push(await measure('through the proxy', proxyPort, proxy.pid!, false));
+  const ratio = proxyRounds.at(-1)!.cpuPerAnswer / pipeRounds.at(-1)!.cpuPerAnswer;
+  console.log(`round ${round}: ${line(pipeRounds.at(-1)!)}`);
+  console.log(`round ${round}: ${line(proxyRounds.at(-1)!)}  (${ratio.toFixed(2)}x the pipe)`);
+}
+await stop(pipe);
+await stop(proxy);
+
+const profileDir = mkdtempSync(join(tmpdir(), 'large-results-'));
+const spawnedAt = performance.now();
+const profiled = await startProxy(profileDir);
+const underProfiler = await measure('proxy under the profiler', proxyPort, profiled.pid!, false);
+const profileWindow = { from: windowStart - spawnedAt, to: windowEnd - spawnedAt };
+await stop(profiled);
+await sim.close();
+
+const results = [medianFigures(pipeRounds), medianFigures(proxyRounds)];
+const ratios = proxyRounds.map((p, i) => p.cpuPerAnswer / pipeRounds[i]!.cpuPerAnswer);
+console.log(
+  `\nLarge results: ${CONNECTIONS} raw connection(s) x ${IN_FLIGHT} EXECUTEs in flight, ` +
+    `answers of ${Math.round(results[0]!.answerBytes)} bytes, ${SECONDS} s each, ` +
+    `medians of ${ROUNDS} alternating rounds`,
+);
+for (const r of results) console.log(line(r));
+console.log(`proxy CPU per answer / pipe CPU per answer: ${median(ratios).toFixed(2)}x (median)`);
+console.log(line(underProfiler));
 // The main thread's profile is the largest (tsx's loader thread writes one too). Only its samples
-// of the measured window count (the profile starts a few ms after the spawn: close enough).
+// of the measured windows count (the profile starts a few ms after the spawn: close enough).
 const profile = readdirSync(profileDir)
   .filter((f) => f.endsWith('.cpuprofile'))
   .map((f) => join(profileDir, f))
   .sort((a, b) => statSync(b).size - statSync(a).size)[0];
 if (profile !== undefined) {
   console.log(`\nProxy profile ${profile}, the measured window:`);
-  console.log(
-    summariseProfile(profile, Number(values.top), {
-      from: windowStart - spawnedAt,
-      to: windowEnd - spawnedAt,
-    }),
-  );
+  console.log(summariseProfile(profile, Number(values.top), [profileWindow]));
 }
 process.exit(0);

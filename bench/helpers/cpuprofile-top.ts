@@ -15,7 +15,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** Samples taken between `from` and `to` ms after the profile began (all by default). */
+/** Samples taken between `from` and `to` ms after the profile began. */
 export interface ProfileWindow {
   from: number;
   to: number;
@@ -31,7 +31,12 @@ function shortUrl(url: string): string {
   return path;
 }
 
-export function summariseProfile(file: string, top = 15, window?: ProfileWindow): string {
+/** The summary of the samples within `windows` (all samples when there are none). */
+export function summariseProfile(
+  file: string,
+  top = 15,
+  windows: readonly ProfileWindow[] = [],
+): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfByNode = new Map<number, number>();
@@ -40,7 +45,9 @@ export function summariseProfile(file: string, top = 15, window?: ProfileWindow)
   for (let i = 0; i < profile.samples.length; i++) {
     const dt = profile.timeDeltas[i] ?? 0;
     at += dt;
-    if (window !== undefined && (at < window.from * 1000 || at > window.to * 1000)) continue;
+    if (windows.length > 0 && !windows.some((w) => at >= w.from * 1000 && at <= w.to * 1000)) {
+      continue;
+    }
     total += dt;
     const id = profile.samples[i]!;
     selfByNode.set(id, (selfByNode.get(id) ?? 0) + dt);
