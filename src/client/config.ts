@@ -4,9 +4,10 @@
 
 import { isIP } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { Consistency, consistencyName } from '../protocol/constants.js';
+import { Consistency } from '../protocol/constants.js';
 import { ProxyError, ProxyErrorCode } from '../errors.js';
 import type { ClientAuthConfig } from './auth/client-auth.js';
+import { FIELD_NAMES, checkOverrideNotUnsupported } from './config-rules.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.js';
 import { defaultMemoryBudget } from './memory-budget.js';
 
@@ -92,6 +93,8 @@ export interface ClientSideConfig {
 
 export const DEFAULT_BIND_HOST = '127.0.0.1';
 export const DEFAULT_BIND_PORT = 9042;
+/** The smallest frame length limit accepted (a STARTUP with options fits well within it). */
+export const MIN_FRAME_LENGTH_LIMIT = 1024;
 /** Cassandra 4.x's native_transport_max_frame_size default (3.x had 256 MiB). */
 export const DEFAULT_MAX_FRAME_LENGTH = 16 * 1024 * 1024;
 /** More open client connections are refused (and fewer when descriptors are fewer). */
@@ -114,7 +117,8 @@ export function clientSideConfig(overrides: Partial<ClientSideConfig> = {}): Cli
   };
 }
 
-function invalid(message: string): never {
+/** How this layer refuses a configuration: a CONFIG_INVALID ProxyError of one line. */
+export function invalid(message: string): never {
   throw new ProxyError(ProxyErrorCode.CONFIG_INVALID, message);
 }
 
@@ -126,8 +130,10 @@ export function validateClientSideConfig(config: ClientSideConfig): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     invalid(`invalid bind port ${port}: expected 0-65535`);
   }
-  if (!Number.isInteger(config.maxFrameLength) || config.maxFrameLength < 1024) {
-    invalid(`invalid max frame length ${config.maxFrameLength}: expected at least 1024 bytes`);
+  if (!Number.isInteger(config.maxFrameLength) || config.maxFrameLength < MIN_FRAME_LENGTH_LIMIT) {
+    invalid(
+      `invalid max frame length ${config.maxFrameLength}: expected at least ${MIN_FRAME_LENGTH_LIMIT} bytes`,
+    );
   }
   const max = config.maxClientConnections;
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
@@ -157,10 +163,10 @@ export function validateClientSideConfig(config: ClientSideConfig): void {
   if (!KNOWN_CONSISTENCIES.has(config.writeConsistencyOverride)) {
     invalid(`unknown consistency level ${config.writeConsistencyOverride}`);
   }
-  if (config.unsupportedWriteConsistencies.has(config.writeConsistencyOverride)) {
-    invalid(
-      `the write consistency override ${consistencyName(config.writeConsistencyOverride)} is ` +
-        'itself listed as unsupported',
-    );
-  }
+  checkOverrideNotUnsupported(
+    config.writeConsistencyOverride,
+    config.unsupportedWriteConsistencies,
+    FIELD_NAMES,
+    invalid,
+  );
 }

@@ -2,9 +2,14 @@
 // the same load balancer (docs/cql-proxy-compat.md §4.3). Built once from the config; the rpc
 // address of this proxy may stay open (then each client sees the address it connected to).
 
-import { ProxyError, ProxyErrorCode } from '../errors.js';
 import { parseInetAddr } from '../protocol/writer.js';
-import type { ClientSideConfig } from './config.js';
+import { invalid, type ClientSideConfig } from './config.js';
+import {
+  FIELD_NAMES,
+  checkPeerHasAddress,
+  checkPeersHaveOurAddress,
+  checkPeersHaveTokens,
+} from './config-rules.js';
 
 export interface PeerNode {
   rpcAddress: string;
@@ -27,10 +32,6 @@ export const SINGLE_NODE_TOKEN = '-9223372036854775808';
 
 const MIN_TOKEN = -(1n << 63n);
 const MAX_UINT64 = (1n << 64n) - 1n;
-
-function invalid(message: string): never {
-  throw new ProxyError(ProxyErrorCode.CONFIG_INVALID, message);
-}
 
 /** 16-byte form of an address, so IPv4 and IPv6 sort in one order (IPv4 as ::ffff:a.b.c.d). */
 function sortKey(address: string): Buffer {
@@ -66,17 +67,16 @@ export function buildTopology(config: ClientSideConfig): ProxyTopology {
     tokens?: readonly string[];
   }[] = [];
   config.peers.forEach((peer, i) => {
-    if (peer.rpcAddress === '') invalid(`no rpc address given for peer #${i + 1}`);
+    checkPeerHasAddress(i, peer.rpcAddress, FIELD_NAMES, invalid);
     let key: Buffer;
     try {
       key = sortKey(peer.rpcAddress);
     } catch {
       invalid(`invalid rpc address '${peer.rpcAddress}' for peer #${i + 1}`);
     }
-    if (rpcAddress === undefined)
-      invalid('peers are configured, but this proxy has no rpc address');
+    checkPeersHaveOurAddress(config.peers.length, rpcAddress, FIELD_NAMES, invalid);
     // The shared peers list of several proxies names each of them, this one included.
-    if (sameAddress(peer.rpcAddress, rpcAddress)) return;
+    if (rpcAddress !== undefined && sameAddress(peer.rpcAddress, rpcAddress)) return;
     if (peers.some((p) => sortKey(p.rpcAddress).equals(key))) {
       invalid(`peer ${peer.rpcAddress} is listed twice`);
     }
@@ -84,10 +84,8 @@ export function buildTopology(config: ClientSideConfig): ProxyTopology {
     peers.push({ rpcAddress: peer.rpcAddress, dataCenter: peer.dataCenter, ...tokensOf(peer) });
   });
 
+  checkPeersHaveTokens(config.tokens, peers, invalid);
   const withTokens = peers.filter((p) => p.tokens !== undefined).length;
-  if (config.tokens !== undefined && withTokens < peers.length) {
-    invalid('tokens must be given for every peer proxy when they are given for this proxy');
-  }
   if (config.tokens === undefined && withTokens > 0) {
     invalid('tokens are given for peer proxies but not for this proxy: give them for all or none');
   }

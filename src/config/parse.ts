@@ -29,7 +29,14 @@ import {
   parseConsistency,
   versionName,
 } from '../protocol/constants.js';
-import { ConfigError, Reader, SOURCE_RANK, Sources, fail } from './sources.js';
+import {
+  checkOverrideNotUnsupported,
+  checkPeersHaveOurAddress,
+  checkPeersHaveTokens,
+  type SettingNames,
+} from '../client/config-rules.js';
+import { MIN_FRAME_LENGTH_LIMIT } from '../client/config.js';
+import { ConfigError, PEER_RPC_ADDRESS, Reader, SOURCE_RANK, Sources, fail } from './sources.js';
 import { readClientAuth, readSecretFile, readTokenFile } from './client-auth.js';
 
 export type ParseConfigResult =
@@ -138,13 +145,15 @@ function parseTlsVersion(text: string): 'TLSv1.2' | 'TLSv1.3' {
   throw new ValueError('expected TLSv1.2 or TLSv1.3');
 }
 
-const MIN_FRAME = 1024;
+/** Frame size limits: the client side's own minimum, and 2 GiB (an int32 length). */
 const MAX_FRAME = 2 * 1024 ** 3;
 
 function parseFrameSize(text: string): number {
   const bytes = parseSize(text);
-  if (bytes < MIN_FRAME || bytes > MAX_FRAME) {
-    throw new ValueError(`must be from ${formatSize(MIN_FRAME)} to ${formatSize(MAX_FRAME)}`);
+  if (bytes < MIN_FRAME_LENGTH_LIMIT || bytes > MAX_FRAME) {
+    throw new ValueError(
+      `must be from ${formatSize(MIN_FRAME_LENGTH_LIMIT)} to ${formatSize(MAX_FRAME)}`,
+    );
   }
   return bytes;
 }
@@ -370,26 +379,29 @@ function buildConfig(sources: Sources): Config {
         `${r.where('protocol-version')} (${versionName(protocolVersion)})`,
     );
   }
-  if (unsupportedWriteConsistencies.includes(unsupportedWriteConsistencyOverride)) {
-    fail(
-      `the override ${consistencyName(unsupportedWriteConsistencyOverride)} ` +
-        `(--unsupported-write-consistency-override) is itself listed in ${r.where('unsupported-write-consistencies')}`,
-    );
-  }
+  // The rules the client side checks again for library users are stated once, in
+  // src/client/config-rules.ts; here they name what the user wrote.
+  const names: SettingNames = {
+    writeConsistencyOverride: r.where('unsupported-write-consistency-override'),
+    unsupportedWriteConsistencies: r.where('unsupported-write-consistencies'),
+    rpcAddress: r.where('rpc-address'),
+    peers: `peers in ${sources.fileLabel ?? 'the configuration file'}`,
+    peerRpcAddress: PEER_RPC_ADDRESS,
+  };
+  checkOverrideNotUnsupported(
+    unsupportedWriteConsistencyOverride,
+    unsupportedWriteConsistencies,
+    names,
+    fail,
+  );
   if (WRITE_LEVELS_REFUSED.has(unsupportedWriteConsistencyOverride)) {
     fail(
       `--unsupported-write-consistency-override cannot be ${consistencyName(unsupportedWriteConsistencyOverride)}: ` +
         'serial levels apply to conditional updates only',
     );
   }
-  if (peers.length > 0 && rpcAddress === undefined) {
-    fail(
-      `peers are configured in ${sources.fileLabel ?? 'the configuration file'} but --rpc-address is not set`,
-    );
-  }
-  if (tokens !== undefined && peers.some((p) => p.tokens === undefined)) {
-    fail('tokens must be provided for all peer proxies if tokens are provided for this proxy');
-  }
+  checkPeersHaveOurAddress(peers.length, rpcAddress, names, fail);
+  checkPeersHaveTokens(tokens, peers, fail);
 
   // Credentials: with a token (Astra), the proxy logs in as user "token" with the token as
   // password, unless BOTH --username and --password are given (e.g. a client id and secret).

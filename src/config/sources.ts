@@ -20,6 +20,7 @@ import {
   type OptionSpec,
 } from './schema.js';
 import { errorMessage } from '../errors.js';
+import { checkPeerHasAddress } from '../client/config-rules.js';
 
 /** One line for the user; thrown inside the parser and returned by parseConfig. */
 export class ConfigError extends Error {
@@ -411,6 +412,9 @@ export class Reader {
 
 // --- Peers (YAML only, docs/cql-proxy-compat.md §4.3)
 
+/** A peer's address key, as messages quote it. */
+export const PEER_RPC_ADDRESS = "'rpc-address'";
+
 export function readPeers(value: YamlNode, fileName: string): PeerProxy[] {
   if (value === null) return [];
   if (!Array.isArray(value)) {
@@ -438,7 +442,7 @@ export function readPeers(value: YamlNode, fileName: string): PeerProxy[] {
       return v.trim() === '' ? undefined : v.trim();
     };
     const rpcAddress = scalar('rpc-address');
-    if (rpcAddress === undefined) fail(`no 'rpc-address' provided for peer #${n}`);
+    checkPeerHasAddress(i, rpcAddress, { peerRpcAddress: PEER_RPC_ADDRESS }, fail);
     if (!isHost(rpcAddress)) {
       fail(
         `invalid value '${rpcAddress}' for ${where('rpc-address')}: expected an IP address or a host name`,

@@ -66,11 +66,11 @@ describe('buildTopology', () => {
 
   it('refuses inconsistent peer settings with one clear line each', () => {
     expect(configError(() => topology({ peers: [{ rpcAddress: '10.0.0.2' }] }))).toBe(
-      'peers are configured, but this proxy has no rpc address',
+      'peers are configured but rpcAddress is not set',
     );
     expect(
       configError(() => topology({ rpcAddress: '10.0.0.1', peers: [{ rpcAddress: '' }] })),
-    ).toBe('no rpc address given for peer #1');
+    ).toBe('no rpcAddress provided for peer #1');
     expect(
       configError(() => topology({ rpcAddress: '10.0.0.1', peers: [{ rpcAddress: 'nope' }] })),
     ).toBe("invalid rpc address 'nope' for peer #1");
@@ -78,7 +78,7 @@ describe('buildTopology', () => {
       configError(() =>
         topology({ rpcAddress: '10.0.0.1', tokens: ['1'], peers: [{ rpcAddress: '10.0.0.2' }] }),
       ),
-    ).toBe('tokens must be given for every peer proxy when they are given for this proxy');
+    ).toBe('tokens must be provided for all peer proxies if tokens are provided for this proxy');
     expect(
       configError(() =>
         topology({ rpcAddress: '10.0.0.1', peers: [{ rpcAddress: '10.0.0.2', tokens: ['1'] }] }),
@@ -119,7 +119,9 @@ describe('validateClientSideConfig', () => {
       check({
         unsupportedWriteConsistencies: new Set([Consistency.ONE, Consistency.LOCAL_QUORUM]),
       }),
-    ).toBe('the write consistency override LOCAL_QUORUM is itself listed as unsupported');
+    ).toBe(
+      'the write consistency override LOCAL_QUORUM (writeConsistencyOverride) is itself listed in unsupportedWriteConsistencies',
+    );
     expect(check({ writeConsistencyOverride: 99 })).toBe('unknown consistency level 99');
   });
 });

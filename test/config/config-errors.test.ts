@@ -640,7 +640,7 @@ describe('consistency levels', () => {
       [...BUNDLE, '--unsupported-write-consistencies', 'ONE,LOCAL_QUORUM'],
       {},
       {},
-      'the override LOCAL_QUORUM (--unsupported-write-consistency-override) is itself listed in --unsupported-write-consistencies',
+      'the write consistency override LOCAL_QUORUM (--unsupported-write-consistency-override) is itself listed in --unsupported-write-consistencies',
     ],
     [
       'serial override',
@@ -815,7 +815,7 @@ describe('peers', () => {
       [...CP, '--config', 'f.yaml'],
       {},
       f('peers:\n- rpc-address: 10.0.1.2\n'),
-      'peers are configured in f.yaml but --rpc-address is not set',
+      'peers in f.yaml are configured but --rpc-address is not set',
     ],
     [
       'tokens here but not on every peer',
