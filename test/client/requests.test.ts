@@ -515,13 +515,17 @@ describe('backpressure', () => {
     const p = await proxy();
     p.backend.congestNewSessions = true;
     const c = await p.ready(4);
+    const other = await p.ready(4);
     await c.request(queryFrame(4, 1, 'SELECT k FROM ks.t'));
     c.send(queryFrame(4, 2, 'SELECT k FROM ks.t'));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(p.backend.received).toHaveLength(1);
+    // Frame 2 is in the proxy's socket buffer now (loopback). A request sent after it on another
+    // connection being answered proves the proxy has been through its sockets since: had it
+    // still been reading `c`, frame 2 would have been forwarded first.
+    await other.request(queryFrame(4, 77, 'SELECT k FROM ks.t'));
+    expect(p.backend.received.map((r) => r.streamId)).toEqual([1, 77]);
     for (const session of p.backend.sessions.values()) session.setCongested(false);
     await c.response(2);
-    expect(p.backend.received).toHaveLength(2);
+    expect(p.backend.received.map((r) => r.streamId)).toEqual([1, 77, 2]);
   });
 
   it('stops reading a client that does not read its responses, until it drains', async () => {

@@ -1,7 +1,8 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { bodyCompressor } from '../../src/protocol/compression.js';
 import type { BodyCompressionName } from '../../src/protocol/compression.js';
 import {
@@ -89,15 +90,41 @@ async function connectError(
   throw new Error('connect() resolved');
 }
 
+// Date.now(), not performance.now(): the heartbeat tests fake the latter.
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** One event-loop turn: setImmediate callbacks queued before this one (flushes) have run. */
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** QUERY frames the node has read on its connection `index`. */
+function queriesAt(node: FakeNode, index = 0): number {
+  return node.connections[index]!.received.filter((f) => f.opcode === Opcode.QUERY).length;
+}
+
+// Every TCP socket net.connect() creates, and its 'close' (its last event, after which nothing
+// can reach the UpstreamConnection), listened for from the start: `socket.closed` turns true a
+// tick before 'close' is emitted.
+const clientSocketCloses: Promise<unknown>[] = [];
+subscribe('net.client.socket', (message) => {
+  clientSocketCloses.push(once((message as { socket: Socket }).socket, 'close'));
+});
+
+/** connect(), and the 'close' of the TCP socket under the connection. */
+async function connectWithSocket(
+  node: FakeNode,
+  overrides: Partial<UpstreamConnectionOptions> = {},
+): Promise<{ connection: UpstreamConnection; socketClosed: Promise<unknown> }> {
+  const first = clientSocketCloses.length;
+  const connection = await connect(node, overrides);
+  expect(clientSocketCloses.length).toBe(first + 1);
+  return { connection, socketClosed: clientSocketCloses[first]! };
+}
 
 /** The text of the single cell the fake node answers every plain QUERY with. */
 function echoed(result: ResultMessage): string {
@@ -296,8 +323,10 @@ describe('UpstreamConnection v5', () => {
     const error = await connectError(node, { version: 5, compression: 'snappy' });
     expect(ProxyError.isProxyError(error) && error.code).toBe(ProxyErrorCode.CONFIG_INVALID);
     expect(error.message).toContain('snappy');
-    await sleep(20);
-    expect(node.connections).toHaveLength(0);
+    // Connections are accepted in order: had the refused one reached the node, the node would
+    // list it before this one.
+    await connect(node);
+    expect(firstVersions(node)).toEqual([ProtocolVersion.V4]);
   });
 });
 
@@ -541,7 +570,7 @@ describe('UpstreamConnection close', () => {
   it('fails every in-flight request exactly once, fires onClose once, refuses sends', async () => {
     const node = await fakeNode();
     const closes: (Error | undefined)[] = [];
-    const connection = await connect(node, {
+    const { connection, socketClosed } = await connectWithSocket(node, {
       onClose: (closed, error) => {
         expect(closed).toBe(connection);
         closes.push(error);
@@ -555,7 +584,7 @@ describe('UpstreamConnection close', () => {
       () => undefined,
       (err: unknown) => err,
     );
-    await sleep(20);
+    await until(() => queriesAt(node) === 51, 'the requests at the node');
     connection.close();
     connection.close();
     expect(closes).toEqual([undefined]);
@@ -573,68 +602,89 @@ describe('UpstreamConnection close', () => {
       (err: unknown) => err,
     );
     expect(ProxyError.isProxyError(later) && later.code).toBe(ProxyErrorCode.CONNECTION_CLOSED);
-    await sleep(20);
+    // Every listener of the socket's 'close' has run: the UpstreamConnection's included.
+    await socketClosed;
     expect(closes).toHaveLength(1);
   });
 
   it('reports a node that closes the connection', async () => {
     const node = await fakeNode();
     const closes: (Error | undefined)[] = [];
-    const connection = await connect(node, { onClose: (_c, error) => closes.push(error) });
+    const { connection, socketClosed } = await connectWithSocket(node, {
+      onClose: (_c, error) => closes.push(error),
+    });
     node.silence();
     const handler = recorder();
     connection.send(rawQueryFrame(4, encodeQuery(4, 'SELECT 1', { consistency: 1 })), handler);
-    await sleep(20);
+    await until(() => queriesAt(node) === 1, 'the request at the node');
     node.connections[0]!.socket.destroy();
     await until(() => closes.length === 1, 'onClose');
     expect(ProxyError.isProxyError(closes[0]) && closes[0].code).toBe(
       ProxyErrorCode.CONNECTION_CLOSED,
     );
-    expect(closes[0]!.message).toContain(node.endpoint.key);
+    expect(closes[0]!.message).toBe(`${node.endpoint.key} closed the connection`);
     expect(handler.closes).toEqual([closes[0]]);
     expect(connection.closed).toBe(true);
-    await sleep(20);
+    // Every listener of the socket's 'close' has run: the UpstreamConnection's included.
+    await socketClosed;
     expect(closes).toHaveLength(1);
     expect(handler.closes).toHaveLength(1);
   });
 });
 
 describe('UpstreamConnection heartbeats', () => {
+  // Time is the subject: the monitor's timer and clock are faked, sockets and setImmediate stay
+  // real. A heartbeat takes a stream id when it is queued, so inFlight shows it at once.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+  });
+  afterEach(() => {
+    for (const c of connections.splice(0)) c.close();
+    vi.useRealTimers();
+  });
+
   const heartbeatsAfterHandshake = (node: FakeNode): number =>
     node.connections[0]!.received.slice(2).filter((f) => f.opcode === Opcode.OPTIONS).length;
 
-  it('sends OPTIONS when nothing was written for the interval', async () => {
+  it('sends OPTIONS when nothing was written for the interval, and not before', async () => {
     const node = await fakeNode();
+    // Ticks every 10 ms (a quarter of the interval).
     const connection = await connect(node, { heartbeatIntervalMs: 40, idleTimeoutMs: 1000 });
-    await until(() => heartbeatsAfterHandshake(node) >= 3, 'three heartbeats', 3000);
-    expect(connection.closed).toBe(false);
-    // Spaced by about the interval (within a tick), not flooding.
-    const times = node.connections[0]!.received.slice(2)
-      .filter((f) => f.opcode === Opcode.OPTIONS)
-      .map((f) => f.at);
-    for (let i = 1; i < times.length; i++) {
-      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(30);
+    for (let beat = 1; beat <= 3; beat++) {
+      vi.advanceTimersByTime(30);
+      expect(connection.inFlight).toBe(0);
+      vi.advanceTimersByTime(20);
+      expect(connection.inFlight).toBe(1);
+      await until(
+        () => heartbeatsAfterHandshake(node) === beat && connection.inFlight === 0,
+        `heartbeat ${beat} answered`,
+      );
     }
+    expect(connection.closed).toBe(false);
   });
 
   it('sends none while traffic flows', async () => {
     const node = await fakeNode();
     const connection = await connect(node, { heartbeatIntervalMs: 250, idleTimeoutMs: 2000 });
     const body = encodeQuery(4, 'SELECT busy', { consistency: 1 });
-    const until500 = performance.now() + 500;
-    while (performance.now() < until500) {
+    // A request every 10 ms for 500 ms: twice the interval, never an interval without a write.
+    for (let i = 0; i < 50; i++) {
       connection.send(rawQueryFrame(4, body), recorder());
-      await sleep(10);
+      vi.advanceTimersByTime(10);
     }
+    expect(connection.inFlight).toBe(50);
+    await until(() => connection.inFlight === 0, 'every answer');
     expect(heartbeatsAfterHandshake(node)).toBe(0);
-    // Once quiet, heartbeats resume.
-    await until(() => heartbeatsAfterHandshake(node) >= 1, 'a heartbeat once idle', 3000);
+    // Once quiet, heartbeats resume: within an interval and a tick (62 ms).
+    vi.advanceTimersByTime(250 + 62);
+    expect(connection.inFlight).toBe(1);
+    await until(() => heartbeatsAfterHandshake(node) === 1, 'a heartbeat once idle');
   });
 
-  it('closes a connection to a node that stops answering', async () => {
+  it('closes a connection to a node that stops answering, not before the idle timeout', async () => {
     const node = await fakeNode();
     const closes: (Error | undefined)[] = [];
-    // Generous margins: several heartbeat periods fit in the idle timeout even on a loaded machine.
+    // Ticks every 7 ms (a quarter of the heartbeat interval).
     const connection = await connect(node, {
       heartbeatIntervalMs: 30,
       idleTimeoutMs: 400,
@@ -642,22 +692,24 @@ describe('UpstreamConnection heartbeats', () => {
     });
     const handler = recorder();
     node.silence();
-    const silentFrom = performance.now();
     connection.send(rawQueryFrame(4, encodeQuery(4, 'SELECT 1', { consistency: 1 })), handler);
-    await until(() => closes.length === 1, 'the idle timeout', 10_000);
-    // Never before the idle timeout (a quarter-period of timer resolution allowed).
-    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(390);
+    vi.advanceTimersByTime(50);
+    // The silent node gets a heartbeat before the connection gives up.
+    await until(() => heartbeatsAfterHandshake(node) === 1, 'a heartbeat');
+    vi.advanceTimersByTime(349);
+    expect(closes).toEqual([]);
+    vi.advanceTimersByTime(10);
+    expect(closes).toHaveLength(1);
     const error = closes[0]!;
     expect(ProxyError.isProxyError(error) && error.code).toBe(ProxyErrorCode.CONNECTION_CLOSED);
     expect(error.message).toBe(`no response from ${node.endpoint.key} within 400 ms`);
     expect(handler.closes).toEqual([error]);
-    // The silent node got heartbeats before the connection gave up.
-    expect(heartbeatsAfterHandshake(node)).toBeGreaterThanOrEqual(1);
   });
 
   it('closes a busy connection whose node stops reading', async () => {
     const node = await fakeNode();
     const closes: (Error | undefined)[] = [];
+    // Ticks every 30 ms (a quarter of the idle timeout).
     const connection = await connect(node, {
       heartbeatIntervalMs: 1000,
       idleTimeoutMs: 120,
@@ -665,11 +717,17 @@ describe('UpstreamConnection heartbeats', () => {
     });
     node.pauseReading();
     const body = encodeQuery(4, 'SELECT 1', { consistency: 1 });
-    for (let i = 0; i < 100 && closes.length === 0; i++) {
+    // Writing all along is no sign of life: only reads are.
+    let sent = 0;
+    for (; sent < 20 && closes.length === 0; sent++) {
       connection.send(rawQueryFrame(4, body), recorder());
-      await sleep(10);
+      await nextTurn();
+      vi.advanceTimersByTime(10);
     }
     expect(closes).toHaveLength(1);
+    // Closed at the idle timeout, give or take the monitor's tick (docs: within one tick).
+    expect(sent * 10).toBeGreaterThanOrEqual(120);
+    expect(sent * 10).toBeLessThanOrEqual(120 + 30);
     expect(closes[0]!.message).toContain('within 120 ms');
   });
 });
@@ -726,18 +784,22 @@ describe('UpstreamConnection events and backpressure', () => {
       for (let i = 0; i < 16; i++) connection.send(rawQueryFrame(4, body), recorder());
       // Congested already: our own queue is above the high-water mark.
       expect(connection.congested).toBe(true);
-      await sleep(20);
+      await nextTurn(); // after this turn's flush
       backedUp = connection.congested;
     }
     expect(backedUp).toBe(true);
     let drained = false;
+    let congestedWhenDrained: boolean | undefined;
     connection.onceDrained(() => {
       drained = true;
+      congestedWhenDrained = connection.congested;
     });
-    await sleep(50);
+    // onceDrained looks at the socket after the turn's flush: that look has been, and found it full.
+    await nextTurn();
     expect(drained).toBe(false);
     node.resumeReading();
     await until(() => drained, 'the drain notification');
+    expect(congestedWhenDrained).toBe(false);
     expect(connection.closed).toBe(false);
   });
 });
