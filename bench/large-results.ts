@@ -1,8 +1,8 @@
 // Large results through the proxy against a plain byte pipe (issue "Performance", part 1).
 //
 // The simulator runs in this process with one node whose prepared SELECT answers a fixed page of
-// ~80 KB (ROWS rows of ROW_BYTES of text: the engine's answer is computed once and cached, so the
-// node's cost is the encoding and the write). A raw v4 client keeps IN_FLIGHT EXECUTEs in flight
+// ~80 KB (ROWS rows of ROW_BYTES of text: the engine's answer is computed once and kept,
+// bench/helpers/cached-answers-engine.ts, so the node's cost is the encoding and the write). A raw v4 client keeps IN_FLIGHT EXECUTEs in flight
 // on CONNECTIONS connections, first through a plain Node.js byte pipe (bench/helpers/byte-pipe.ts,
 // a child process), then through the proxy (a child process run with --cpu-prof). For each the
 // figures are answers/s and the CPU the child process spent per answer (utime + stime from
@@ -15,21 +15,18 @@
 //      --rows 80]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createEngine } from '../sim/engine/index.js';
-import type { Engine, EngineResult } from '../sim/engine/contract.js';
 import { startSimulator } from '../sim/simulator.js';
-import { Consistency, Opcode, ResultKind } from '../src/protocol/constants.js';
-import { encodeExecute } from '../src/protocol/messages/execute.js';
-import { encodePrepare } from '../src/protocol/messages/prepare.js';
-import { decodeResult } from '../src/protocol/messages/result.js';
 import { encodeInt } from '../src/protocol/values.js';
+import { cachedAnswersEngine } from './helpers/cached-answers-engine.js';
+import { freePort } from './helpers/children.js';
+import { processCpuMicros as cpuMicros } from './helpers/cpu-time.js';
 import { summariseProfile } from './helpers/cpuprofile-top.js';
 import { RawBenchClient } from './helpers/raw-bench-client.js';
+import { median } from './helpers/rounds.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,29 +45,10 @@ const CONNECTIONS = Number(values.connections);
 const IN_FLIGHT = Number(values['in-flight']);
 const ROWS = Number(values.rows);
 const ROW_BYTES = Number(values['row-bytes']);
-const CLOCK_TICK_US = 10_000; // USER_HZ is 100 on Linux
 
 // --- the simulated node: answers computed once ---------------------------------------------------
 
-const real = createEngine();
-const answers = new Map<string, EngineResult>();
-const engine: Engine = {
-  execute: (query, options, context) => real.execute(query, options, context),
-  prepare: (query, context) => real.prepare(query, context),
-  preparedInfo: (id) => real.preparedInfo(id),
-  executePrepared: (id, options, context) => {
-    const key = id.toString('hex');
-    let answer = answers.get(key);
-    if (answer === undefined) {
-      answer = real.executePrepared(id, options, context);
-      answers.set(key, answer);
-    }
-    return answer;
-  },
-  batch: (type, children, options, context) => real.batch(type, children, options, context),
-  onSchemaChange: (listener) => real.onSchemaChange(listener),
-};
-const sim = await startSimulator({ nodes: 1, engine, log: () => undefined });
+const sim = await startSimulator({ nodes: 1, engine: cachedAnswersEngine(), log: () => undefined });
 const node = { host: sim.info.contactPoints[0]!, port: sim.info.port };
 const token = sim.info.token;
 
@@ -102,45 +80,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** CPU time of a process so far, in microseconds: user (utime) and system (stime). */
-function cpuMicros(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of stat(5); fields[0] here is field 3.
-  return { user: Number(fields[11]) * CLOCK_TICK_US, system: Number(fields[12]) * CLOCK_TICK_US };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  return port;
-}
-
 // --- the load ------------------------------------------------------------------------------------
 
-async function prepareExecute(client: RawBenchClient): Promise<Buffer> {
-  const answer = await client.request(
-    Opcode.PREPARE,
-    encodePrepare(4, { query: 'SELECT c, v FROM bench.big WHERE k = ?' }),
-  );
-  const prepared = decodeResult(answer.subarray(9), 4);
-  if (prepared.kind !== ResultKind.PREPARED) throw new Error('PREPARE failed');
-  const body = encodeExecute(4, {
-    id: Buffer.from(prepared.id),
-    parameters: {
-      consistency: Consistency.LOCAL_QUORUM,
-      values: [encodeInt(1)],
-      skipMetadata: true,
-    },
-  });
-  const header = Buffer.alloc(9);
-  header.writeUInt8(4, 0);
-  header.writeUInt8(Opcode.EXECUTE, 4);
-  header.writeInt32BE(body.length, 5);
-  return Buffer.concat([header, body]);
+function prepareExecute(client: RawBenchClient): Promise<Buffer> {
+  return client.prepareExecute('SELECT c, v FROM bench.big WHERE k = ?', [encodeInt(1)], true);
 }
 
 interface Figures {
@@ -155,12 +98,6 @@ interface Figures {
 /** performance.now() at the start and end of the last measured window. */
 let windowStart = 0;
 let windowEnd = 0;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** The median of every figure over the rounds. */
 function medianFigures(rounds: readonly Figures[]): Figures {
