@@ -5,16 +5,18 @@
 // - session-statements.ts: QUERY, PREPARE, EXECUTE, BATCH: what is answered here (USE, system
 //   tables, statements prepared here) and what is forwarded (the frame as the client sent it, a
 //   view of the socket chunk), the consistency rewrite and the lazy idempotency checks;
+// - session-forwarding.ts: the forwarding path, top to bottom: the forwarded request, its cluster
+//   session (opened by the first request, switched by USE), its answer whole or cut through, and
+//   the counters the limits read;
 // - session-limits.ts: the holds that pause reading and keep frames already read in order (set-up,
 //   requests and bytes in flight, output, the memory budget: limits.ts, docs/design.md "Limits"),
 //   and the sweep that closes connections for their timeouts;
-// - session-shared.ts: the forwarded request, the socket callbacks, the pause reasons.
+// - session-shared.ts: the socket callbacks, the pause reasons, constants.
 
 import type { Socket } from 'node:net';
 import {
   type Backend,
   type BackendSession,
-  type ForwardedRequest,
   type SessionCredentials,
 } from '../upstream/contract.js';
 import { errorMessage } from '../errors.js';
@@ -23,7 +25,6 @@ import {
   ErrorCode,
   HEADER_LENGTH,
   Opcode,
-  ResultKind,
   isKnownOpcode,
   opcodeName,
   usesSegments,
@@ -31,9 +32,7 @@ import {
 } from '../protocol/constants.js';
 import { ProtocolError, ProtocolErrorCode, malformed } from '../protocol/errors.js';
 import type { Decompress } from '../protocol/frame-body.js';
-import type { FrameSink } from '../protocol/frame-decoder.js';
 import { errorFrame } from '../protocol/messages/error.js';
-import { resultFrame } from '../protocol/messages/result.js';
 import { supportedFrame } from '../protocol/messages/supported.js';
 import { FramedSocket } from '../transport/framed-socket.js';
 import type { BoundedLru } from './bounded-lru.js';
@@ -55,14 +54,11 @@ import { checkCompressionFlag } from './request-body.js';
 import type { ProxyTopology } from './topology.js';
 import {
   type LocalStatement,
-  PAUSE_CONGESTED,
   PAUSE_SHUTDOWN,
   PAUSE_OUTPUT,
   HOLD,
   PAUSE_REASON_BITS,
-  ESTIMATE_WEIGHT,
   CLOSE_GRACE_MS,
-  ClientRequest,
   SessionSocketEvents,
 } from './session-shared.js';
 import { batch, execute, prepare, query } from './session-statements.js';
@@ -76,15 +72,11 @@ import {
 } from './session-handshake.js';
 import {
   afterOutput,
-  block,
   dropWaiting,
   holdForMemory,
   pause,
   refuseDuplicateStream,
   remote,
-  sessionErrorFrame,
-  unblock,
-  unpause,
   updateHolds,
 } from './session-limits.js';
 
@@ -155,11 +147,11 @@ export class ClientSession {
   /** Forwarded requests not answered yet, their bytes, and their stream ids. */
   inFlight = 0;
   requestBytes = 0;
-  private readonly streams = new StreamSet();
+  readonly streams = new StreamSet();
   /** A running estimate of this client's answer sizes: how many more requests would fit. */
   responseEstimate: number;
   /** Whether responseEstimate comes from an answer yet (or is still the initial guess). */
-  private estimated = false;
+  estimated = false;
   readonly connectedAt = Date.now();
   /** Sweep state: the byte counts last seen and when they last moved. */
   seenRead = 0;
@@ -328,102 +320,6 @@ export class ClientSession {
     }
   }
 
-  // --- handshake -------------------------------------------------------------------------------
-
-  // --- QUERY, PREPARE, EXECUTE, BATCH ------------------------------------------------------------
-
-  // --- sessions and forwarding -----------------------------------------------------------------
-
-  /** USE: this client's requests go to that keyspace's session from now on. */
-  use(streamId: number, keyspace: string): void {
-    block(this);
-    void this.switchKeyspace(streamId, keyspace);
-  }
-
-  private async switchKeyspace(streamId: number, keyspace: string): Promise<void> {
-    try {
-      const session = await this.backend.session(
-        this.version,
-        keyspace,
-        this.sessionCompression,
-        this.credentials,
-      );
-      if (this.closing) return;
-      this.backendSession = session;
-      this.keyspace = keyspace;
-      this.write(resultFrame(this.version, streamId, { kind: ResultKind.SET_KEYSPACE, keyspace }));
-    } catch (err) {
-      this.write(sessionErrorFrame(this, streamId, err, keyspace));
-    } finally {
-      unblock(this);
-    }
-  }
-
-  /**
-   * Sends a request to the cluster; `inspect` sees the response before the client does. The
-   * first request of a connection waits for its session, holding later frames back meanwhile.
-   */
-  forward(
-    request: Omit<ForwardedRequest, 'onResponse'>,
-    inspect?: (response: Buffer) => void,
-  ): void {
-    const forwarded = new ClientRequest(
-      this,
-      request.frame,
-      request.idempotent,
-      inspect,
-      request.longRunning === true,
-    );
-    this.inFlight++;
-    this.requestBytes += forwarded.length;
-    this.budget.add(forwarded.length);
-    this.streams.add(forwarded.streamId);
-    updateHolds(this);
-    const session = this.backendSession;
-    if (session !== undefined) {
-      this.send(session, forwarded);
-      return;
-    }
-    block(this);
-    void this.openSessionThenSend(forwarded);
-  }
-
-  private async openSessionThenSend(request: ForwardedRequest): Promise<void> {
-    try {
-      // No USE has succeeded yet (it would have set a session), so no keyspace.
-      const session = await this.backend.session(
-        this.version,
-        undefined,
-        this.sessionCompression,
-        this.credentials,
-      );
-      if (this.closing) {
-        // Never sent: answered into the closed socket, so its accounting is given back.
-        request.onResponse(
-          errorFrame(this.version, request.frame.readInt16BE(2), {
-            code: ErrorCode.SERVER_ERROR,
-            message: 'Client connection closed',
-          }),
-        );
-        return;
-      }
-      this.backendSession = session;
-      this.send(session, request);
-    } catch (err) {
-      request.onResponse(sessionErrorFrame(this, request.frame.readInt16BE(2), err, undefined));
-    } finally {
-      unblock(this);
-    }
-  }
-
-  private send(session: BackendSession, request: ForwardedRequest): void {
-    session.send(request);
-    if (session.congested && (this.pausedFor & PAUSE_CONGESTED) === 0) {
-      pause(this, PAUSE_CONGESTED);
-      session.onceUncongested(() => unpause(this, PAUSE_CONGESTED));
-    }
-  }
-
   /** The kernel took a flush's bytes (SessionSocketEvents: FramedSocket's onWritten). */
   onOutputWritten(): void {
     if ((this.pausedFor & PAUSE_OUTPUT) !== 0) updateHolds(this);
@@ -432,43 +328,6 @@ export class ClientSession {
   /** The budget's share of this connection's queued output (FramedSocket's onQueuedBytes). */
   onQueuedBytes(delta: number): void {
     this.budget.add(delta);
-  }
-
-  /**
-   * A forwarded request's large answer, cut through (ClientRequest.onResponseHead): its head goes
-   * to the client now and the rest as it arrives, when the socket takes it (FramedSocket
-   * writeThrough); undefined when it does not, and the answer comes whole to answered().
-   */
-  answeredThrough(
-    request: ClientRequest,
-    head: Buffer,
-    frameLength: number,
-  ): FrameSink | undefined {
-    if (this.closing) return undefined;
-    const sink = this.framed.writeThrough(head, frameLength);
-    if (sink !== undefined) this.accountAnswer(request, frameLength);
-    return sink;
-  }
-
-  /** A forwarded request's answer (ClientRequest.onResponse): to the client, and limits updated. */
-  answered(request: ClientRequest, response: Buffer): void {
-    this.framed.write(response);
-    this.accountAnswer(request, response.length);
-  }
-
-  /** The counters of an answer queued for the client (`length` bytes), then the holds. */
-  private accountAnswer(request: ClientRequest, length: number): void {
-    this.inFlight--;
-    this.requestBytes -= request.length;
-    this.budget.add(-request.length);
-    this.streams.delete(request.streamId);
-    // The first answer replaces the pessimistic guess outright, so a client of small answers has
-    // its full concurrency after one round trip, however slow that trip; then a running average.
-    this.responseEstimate = this.estimated
-      ? this.responseEstimate + (length - this.responseEstimate) * ESTIMATE_WEIGHT
-      : length;
-    this.estimated = true;
-    afterOutput(this, length);
   }
 
   // --- limits ----------------------------------------------------------------------------------

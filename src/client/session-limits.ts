@@ -1,10 +1,7 @@
 // The limits of one client connection (client-session.ts, limits.ts): the holds that pause
 // reading and keep frames already read in order, the sweep's timeouts, closing for a limit.
 
-import { CqlSessionError } from '../upstream/contract.js';
-import { errorMessage } from '../errors.js';
 import { ErrorCode } from '../protocol/constants.js';
-import { errorFrame } from '../protocol/messages/error.js';
 import { CloseReason } from './limit-stats.js';
 import { OUTPUT_CEILING_FACTOR } from './limits.js';
 import {
@@ -16,8 +13,6 @@ import {
   HOLD,
   COUNTED_HOLDS,
   PAUSE_REASON_BITS,
-  SIMPLE_ERROR_CODES,
-  KNOWN_ERROR_CODES,
   plainAddress,
 } from './session-shared.js';
 import type { ClientSession } from './client-session.js';
@@ -125,30 +120,6 @@ export function closeFor(s: ClientSession, reason: CloseReason, fields: object):
 export function remote(s: ClientSession): string {
   const socket = s.framed.socket;
   return `${plainAddress(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
-}
-
-/** The error a session that could not be had turns into, keeping the cluster's own code. */
-export function sessionErrorFrame(
-  s: ClientSession,
-  streamId: number,
-  err: unknown,
-  keyspace: string | undefined,
-): Buffer {
-  if (CqlSessionError.isCqlSessionError(err)) {
-    const code = err.code;
-    if (SIMPLE_ERROR_CODES.has(code) || !KNOWN_ERROR_CODES.has(code)) {
-      return errorFrame(s.version, streamId, { code, message: err.message });
-    }
-  }
-  const what =
-    keyspace === undefined
-      ? 'Proxy unable to reach the cluster'
-      : `Proxy unable to use keyspace ${keyspace}`;
-  s.log.warn({ err: errorMessage(err), keyspace }, 'cluster session unavailable');
-  return errorFrame(s.version, streamId, {
-    code: ErrorCode.SERVER_ERROR,
-    message: `${what}: ${errorMessage(err)}`,
-  });
 }
 
 export function block(s: ClientSession): void {

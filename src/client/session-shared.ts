@@ -1,12 +1,10 @@
 // What the parts of a client connection share (client-session.ts and its session-*.ts modules):
-// the pause reasons, the forwarded request, the socket callbacks, small helpers.
+// the pause reasons, the socket callbacks, small helpers.
 
-import { type ForwardedRequest } from '../upstream/contract.js';
 import { type BodyCompressionName } from '../protocol/compression.js';
 import { ErrorCode } from '../protocol/constants.js';
 import type { ForwardClass } from '../protocol/cql-classifier.js';
 import { CqlScanner } from '../protocol/cql-scanner.js';
-import type { FrameSink } from '../protocol/frame-decoder.js';
 import { type FramedSocketOptions } from '../transport/framed-socket.js';
 import { PauseReason } from './limit-stats.js';
 import { type SystemStatement } from './system-tables.js';
@@ -62,52 +60,6 @@ export function isLongRunning(cls: ForwardClass, query: string): boolean {
   const s = FIRST_WORD.reset(query);
   s.next();
   return s.isWord('truncate');
-}
-
-/**
- * One forwarded request. Its answer comes back through the onResponse method (the upstream side
- * calls it as a method), so no closure is made per request.
- */
-export class ClientRequest implements ForwardedRequest {
-  readonly frame: Buffer;
-  readonly idempotent: () => boolean;
-  /** The client connection: the upstream wait queue is fair between owners. */
-  readonly owner: object;
-  /** A schema change or TRUNCATE (--schema-timeout). */
-  readonly longRunning: boolean;
-  readonly streamId: number;
-  readonly length: number;
-  private readonly session: ClientSession;
-  private readonly inspect: ((response: Buffer) => void) | undefined;
-
-  constructor(
-    session: ClientSession,
-    frame: Buffer,
-    idempotent: () => boolean,
-    inspect: ((response: Buffer) => void) | undefined,
-    longRunning: boolean,
-  ) {
-    this.session = session;
-    this.owner = session;
-    this.frame = frame;
-    this.idempotent = idempotent;
-    this.longRunning = longRunning;
-    this.inspect = inspect;
-    this.streamId = frame.readInt16BE(2);
-    this.length = frame.length;
-  }
-
-  onResponse(response: Buffer): void {
-    this.inspect?.(response);
-    this.session.answered(this, response);
-  }
-
-  /** Cut-through of a large answer (ForwardedRequest.onResponseHead); not when inspected. */
-  onResponseHead(head: Buffer, frameLength: number): FrameSink | undefined {
-    return this.inspect === undefined
-      ? this.session.answeredThrough(this, head, frameLength)
-      : undefined;
-  }
 }
 
 /**

@@ -47,6 +47,7 @@ import {
   plainAddress,
 } from './session-shared.js';
 import type { ClientSession } from './client-session.js';
+import { forward, useKeyspace } from './session-forwarding.js';
 
 export function frameMessageOf(s: ClientSession, frame: Buffer): FrameMessage {
   return frameMessage(frame, s.version, false, s.decompress);
@@ -58,7 +59,7 @@ export function query(s: ClientSession, frame: Buffer, streamId: number): void {
   const cls = classifyQuery(head.query, s.keyspace);
   switch (cls.kind) {
     case 'use':
-      s.use(streamId, cls.keyspace);
+      useKeyspace(s, streamId, cls.keyspace);
       return;
     case 'system':
       answerSystem(
@@ -87,7 +88,7 @@ export function query(s: ClientSession, frame: Buffer, streamId: number): void {
         message.extras.customPayload?.has(GRAPH_SOURCE) === true
           ? s.config.idempotentGraph === true
           : cls.idempotent;
-      s.forward({
+      forward(s, {
         frame: out,
         idempotent: idempotent ? ALWAYS : NEVER,
         longRunning: isLongRunning(cls, head.query),
@@ -146,7 +147,7 @@ export function prepare(s: ClientSession, frame: Buffer, streamId: number): void
         longRunning: isLongRunning(cls, prepare.query),
       };
       // Preparing twice is harmless: a PREPARE may always be retried.
-      s.forward({ frame, idempotent: ALWAYS }, (response) => notePrepared(s, response, info));
+      forward(s, { frame, idempotent: ALWAYS }, (response) => notePrepared(s, response, info));
     }
   }
 }
@@ -226,7 +227,7 @@ export function execute(s: ClientSession, frame: Buffer, streamId: number): void
       out = rewrite(s, frame, message, head.consistencyOffset, head.consistency);
     }
   }
-  s.forward({ frame: out, idempotent: () => executeIdempotent(s, out), longRunning });
+  forward(s, { frame: out, idempotent: () => executeIdempotent(s, out), longRunning });
 }
 
 export function executeLocally(
@@ -236,7 +237,7 @@ export function executeLocally(
   message: FrameMessage,
 ): void {
   if (statement.kind === 'use') {
-    s.use(streamId, statement.keyspace);
+    useKeyspace(s, streamId, statement.keyspace);
   } else {
     const body = message.body.subarray(message.start);
     const bound = (): BoundValues => decodeExecute(body, s.version).parameters;
@@ -264,7 +265,7 @@ export function batch(s: ClientSession, frame: Buffer): void {
       out = rewrite(s, frame, message, head.consistencyOffset, head.consistency);
     }
   }
-  s.forward({ frame: out, idempotent: () => batchIdempotent(s, out) });
+  forward(s, { frame: out, idempotent: () => batchIdempotent(s, out) });
 }
 
 /**
