@@ -6,7 +6,7 @@
 // every node succeeds; without it (timeout 100 ms) a node answers "unconfigured table".
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Consistency, HeaderFlag, Opcode, ResultKind } from '../../src/protocol/constants.js';
 import { bodyCompressor } from '../../src/protocol/compression.js';
 import { decodeError } from '../../src/protocol/messages/error.js';
@@ -25,7 +25,7 @@ import {
   resultOf,
   type RawResponse,
 } from '../e2e/helpers/raw-client.js';
-import { startStack, type Stack } from '../e2e/helpers/stack.js';
+import { startStack, waitFor, type Stack } from '../e2e/helpers/stack.js';
 
 const PARAMS = { consistency: Consistency.LOCAL_QUORUM };
 
@@ -220,22 +220,29 @@ describe('SchemaAgreement', () => {
   });
 
   it('one poll loop serves concurrent waits; close() answers them', async () => {
-    const { logger } = recordingLogger();
-    let reads = 0;
-    const a = new SchemaAgreement({
-      timeoutMs: 10_000,
-      intervalMs: 20,
-      logger,
-      read: () => {
-        reads++;
-        return Promise.resolve(['a', 'b']);
-      },
-    });
-    const waits = [a.wait(), a.wait(), a.wait()];
-    await new Promise((r) => setTimeout(r, 100));
-    expect(reads).toBeLessThan(10);
-    a.close();
-    expect(await Promise.all(waits)).toEqual([false, false, false]);
+    // Time is the subject: the poll interval runs on faked timers.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { logger } = recordingLogger();
+      let reads = 0;
+      const a = new SchemaAgreement({
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        logger,
+        read: () => {
+          reads++;
+          return Promise.resolve(['a', 'b']);
+        },
+      });
+      const waits = [a.wait(), a.wait(), a.wait()];
+      await vi.advanceTimersByTimeAsync(100);
+      // One read at once, then one per interval: a loop per wait would have read three times that.
+      expect(reads).toBe(1 + 100 / 20);
+      a.close();
+      expect(await Promise.all(waits)).toEqual([false, false, false]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
@@ -360,7 +367,12 @@ describe('the proxy waits for schema agreement (3 nodes, schema changes take 500
     await stack.sim.stopNode(2);
     try {
       // The proxy learns the node is down when its connections close.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const hostId = stack.sim.info.nodes[2]!.hostId;
+      await waitFor(
+        () => stack.proxy.cluster.nodeStates().some((s) => s.node.hostId === hostId && !s.up),
+        10_000,
+        'the proxy to count node 2 down',
+      );
       let stream = 400;
       const started = Date.now();
       const create = await query(
