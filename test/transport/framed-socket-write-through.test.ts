@@ -35,6 +35,11 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** The socket's 'close' (events.once would reject on the 'error' a destroy with an error emits). */
+function closeOf(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
 function frame(streamId: number, bodyLength: number): Buffer {
   const f = Buffer.alloc(9 + bodyLength, streamId);
   f.writeUInt8(0x84, 0);
@@ -98,7 +103,8 @@ describe('FramedSocket.writeThrough', () => {
     const sink = f.writeThrough(large.subarray(0, 5000), large.length)!;
     f.write(error);
     f.end();
-    await new Promise((r) => setTimeout(r, 20));
+    // The head reached the client: the turn in which end() could have ended the socket is over.
+    await until(() => Buffer.concat(received).length >= 5000, 'the head at the client');
     sink.piece(large.subarray(5000), true);
     await ended;
     expect(Buffer.concat(received).equals(Buffer.concat([large, error]))).toBe(true);
@@ -142,6 +148,8 @@ describe('FramedSocket.writeThrough', () => {
     const counted = { bytes: 0 };
     const f = framed(serverSocket, counted);
     const closed = once(client, 'close');
+    // Registered after FramedSocket's own listener: once it fires, FramedSocket has handled it.
+    const serverClosed = closeOf(serverSocket);
     client.on('error', () => undefined);
     client.resume();
     const large = frame(2, 100_000);
@@ -149,8 +157,8 @@ describe('FramedSocket.writeThrough', () => {
     sink.piece(large.subarray(5000, 20_000), false);
     sink.abort();
     await closed;
-    await until(() => f.closed, 'closed');
-    await new Promise((r) => setTimeout(r, 20));
+    await serverClosed;
+    expect(f.closed).toBe(true);
     // Pieces arriving after the close are dropped without touching the accounting.
     sink.piece(large.subarray(20_000), true);
     expect(f.queuedBytes).toBe(0);
@@ -163,9 +171,11 @@ describe('FramedSocket.writeThrough', () => {
     const f = framed(serverSocket, counted);
     const large = frame(2, 100_000);
     const sink = f.writeThrough(large.subarray(0, 5000), large.length)!;
+    // Registered after FramedSocket's own listener: once it fires, FramedSocket has handled it.
+    const serverClosed = closeOf(serverSocket);
     client.destroy();
-    await until(() => f.closed, 'closed');
-    await new Promise((r) => setTimeout(r, 20));
+    await serverClosed;
+    expect(f.closed).toBe(true);
     sink.piece(large.subarray(5000), true);
     expect(counted.bytes).toBe(0);
     expect(f.queuedBytes).toBe(0);
