@@ -2,7 +2,9 @@
 // repair, the timeout. The frame is never copied: each attempt patches its own stream id into it,
 // and the response frame gets the client's stream id back before it is handed on.
 
-import { ErrorCode, HEADER_LENGTH, Opcode, ResultKind } from '../protocol/constants.js';
+import type { BodyCompressionName } from '../protocol/compression.js';
+import { leadingLiteralsAt } from '../protocol/compression-peek.js';
+import { ErrorCode, HEADER_LENGTH, HeaderFlag, Opcode, ResultKind } from '../protocol/constants.js';
 import { messageBody, type Decompress } from '../protocol/frame-body.js';
 import type { FrameSink } from '../protocol/frame-decoder.js';
 import {
@@ -162,9 +164,10 @@ export class Request implements ResponseHandler, TimedRequest {
 
   /**
    * Cut-through (ResponseHandler.onResponseHead): a RESULT Rows of a QUERY or EXECUTE, without
-   * compression, tracing, warnings or custom payload, goes to the client as it arrives if the
-   * client side takes it. Anything else (errors to retry, PREPAREs to cache, schema changes to
-   * hold) is assembled as before.
+   * tracing, warnings or custom payload, goes to the client as it arrives if the client side takes
+   * it, compressed or not (the client's connection has the session's compression, so the body
+   * passes as it is; the kind is read from the first literals: protocol/compression-peek.ts).
+   * Anything else (errors to retry, PREPAREs to cache, schema changes to hold) is assembled.
    */
   onResponseHead(head: Buffer, frameLength: number): FrameSink | undefined {
     if (
@@ -172,10 +175,8 @@ export class Request implements ResponseHandler, TimedRequest {
       this.reprepareStream >= 0 ||
       this.forwarded.onResponseHead === undefined ||
       (this.opcode !== Opcode.EXECUTE && this.opcode !== Opcode.QUERY) ||
-      head.length < HEADER_LENGTH + 4 ||
-      head[1] !== 0 ||
       head[4] !== Opcode.RESULT ||
-      head.readInt32BE(HEADER_LENGTH) !== ResultKind.ROWS
+      !startsWithRows(head, this.session.compression)
     ) {
       return undefined;
     }
@@ -365,6 +366,22 @@ export class Request implements ResponseHandler, TimedRequest {
     this.session.observer?.requestDone(this.opcode, errorCode, origin, this.startedAt);
     this.forwarded.onResponse(frame);
   }
+}
+
+/**
+ * Whether a response head (the first bytes of a RESULT frame) is a Rows result whose body holds
+ * nothing before the kind: no tracing id, warnings or custom payload; with body compression, the
+ * kind read from the first literals when they hold it.
+ */
+function startsWithRows(head: Buffer, compression: BodyCompressionName | undefined): boolean {
+  const flags = head[1]!;
+  let at = HEADER_LENGTH;
+  if (flags !== 0) {
+    if (flags !== HeaderFlag.COMPRESSION || compression === undefined) return false;
+    at = leadingLiteralsAt(head, HEADER_LENGTH, head.length, compression, 4);
+    if (at < 0) return false;
+  }
+  return head.length >= at + 4 && head.readInt32BE(at) === ResultKind.ROWS;
 }
 
 /**
