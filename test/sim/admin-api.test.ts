@@ -91,13 +91,26 @@ describe('nodes', () => {
       readingPaused: true,
     });
     client.query(4, 'SELECT keyspace', 5);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The query is in node 1's socket buffer (loopback). A connection opened after it being
+    // listed shows the node has been through its sockets since: it has not handled the query.
+    const probe = await RawClient.connect(sim.info.contactPoints[1]!, sim.info.port);
+    const listed = async (c: RawClient): Promise<ConnectionStats | undefined> => {
+      const { json } = await call('GET', '/nodes/1/connections');
+      const port = c.socket.localPort;
+      return (json.connections as ConnectionStats[]).find((s) => s.remote.endsWith(`:${port}`));
+    };
+    for (let i = 0; i < 500 && (await listed(probe)) === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await listed(probe)).toMatchObject({ requests: 0 });
+    expect(await listed(client)).toMatchObject({ requests: 2 }); // STARTUP, AUTH_RESPONSE
     expect(client.pending).toBe(0);
     expect((await call('POST', '/nodes/1/resume-reading')).json).toMatchObject({
       readingPaused: false,
     });
     expect((await client.next()).header.streamId).toBe(5);
     client.close();
+    probe.close();
   });
 
   it('GET /nodes/{i}/connections reports each connection and the queued-bytes bound', async () => {

@@ -231,6 +231,20 @@ describe('faults on a node', () => {
   });
 });
 
+/** Frames the node has handled on this client's connection (its connectionStats()). */
+function requestsHandled(node: TestNode, client: RawClient): number | undefined {
+  const port = client.socket.localPort;
+  return node.node.connectionStats().find((s) => s.remote.endsWith(`:${port}`))?.requests;
+}
+
+/** Waits (polling, at most 5 s) until the node lists this client's connection. */
+async function accepted(node: TestNode, client: RawClient): Promise<void> {
+  for (let i = 0; i < 500 && requestsHandled(node, client) === undefined; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(requestsHandled(node, client)).toBe(0);
+}
+
 describe('reading paused', () => {
   it('answers nothing while paused, everything once resumed, including new connections', async () => {
     const node = await startTestNode();
@@ -238,16 +252,23 @@ describe('reading paused', () => {
     await handshake(client, 4);
     node.node.pauseReading();
     expect(node.node.readingPaused).toBe(true);
+    const handled = requestsHandled(node, client);
     client.query(4, 'SELECT keyspace', 1);
     const late = await node.connect();
     late.request(4, Opcode.OPTIONS, Buffer.alloc(0), 2);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Both requests are in the node's socket buffers (loopback). A connection opened after them
+    // being accepted shows the node has been through its sockets since: it handled neither.
+    const probe = await node.connect();
+    await accepted(node, probe);
+    expect(requestsHandled(node, client)).toBe(handled);
+    expect(requestsHandled(node, late)).toBe(0);
     expect(client.pending + late.pending).toBe(0);
     node.node.resumeReading();
     expect((await client.next()).header.streamId).toBe(1);
     expect((await late.next()).header.opcode).toBe(Opcode.SUPPORTED);
     client.close();
     late.close();
+    probe.close();
     await node.node.stop();
   });
 });
