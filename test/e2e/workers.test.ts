@@ -237,7 +237,14 @@ describe('--workers 2', () => {
         }),
       ]),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // Both requests are in flight once the simulator has applied the rule to each (it is then
+    // no longer armed): the moment SIGTERM must not lose them.
+    const armed = async (): Promise<boolean> => {
+      const rules = (await admin(sim.info, 'GET', '/faults')) as { cluster: { match?: string }[] };
+      return rules.cluster.some((rule) => rule.match === 'drain_probe');
+    };
+    for (let i = 0; i < 400 && (await armed()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await armed()).toBe(false);
     process.kill(proxy.pid, 'SIGTERM');
     for (const answer of answers) {
       const [response] = await withDeadline(answer, 10_000, 'the request in flight');
