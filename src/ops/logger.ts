@@ -46,6 +46,10 @@ export const REDACTED_PATHS = [
   ...SECRET_FIELDS.map((f) => `*.${f}`),
   'headers.authorization',
   'headers.Authorization',
+  // The client users' passwords, deeper in a Config (--client-password), logged as it is or under
+  // a key such as `config`.
+  'clientAuth.users[*].password',
+  '*.clientAuth.users[*].password',
 ];
 
 const PRETTY_TRANSPORT = 'pino-pretty';

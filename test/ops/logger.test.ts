@@ -3,6 +3,9 @@
 
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/config.js';
+import { parseConfig } from '../../src/config/parse.js';
+import { OPTIONS, OPTIONS_BY_NAME } from '../../src/config/schema.js';
 import { chooseLogFormat } from '../../src/ops/logger.js';
 import { captureLog } from './helpers.js';
 
@@ -23,33 +26,66 @@ describe('createLogger', () => {
   it('redacts secrets at the top of a line and one level down, children included', () => {
     const log = captureLog('trace');
     const secret = 'S3cr3t-value';
-    const fields = [
-      'password',
-      'token',
-      'astraToken',
-      'credentials',
-      'key',
-      'keyPem',
-      'privateKey',
-      'passphrase',
-      'pfx',
-      'authorization',
-      'keyStorePassword',
-      'trustStorePassword',
-      'pfxCertPassword',
-    ];
-    for (const f of fields) {
-      log.logger.info({ [f]: secret }, 'top');
-      log.logger.child({ component: 'x' }).warn({ config: { [f]: secret } }, 'nested');
-    }
+    log.logger.info({ password: secret }, 'top');
+    log.logger.child({ component: 'x' }).warn({ config: { password: secret } }, 'nested');
     log.logger.info({ credentials: { username: 'token', password: secret } }, 'object');
     log.logger.info({ headers: { authorization: `Bearer ${secret}` } }, 'headers');
     expect(log.text()).not.toContain(secret);
-    expect(log.lines()).toHaveLength(fields.length * 2 + 2);
+    expect(log.lines()).toHaveLength(4);
     expect(log.lines()[0]).toMatchObject({ password: '[redacted]' });
     expect(log.lines()[1]).toMatchObject({ config: { password: '[redacted]' }, component: 'x' });
   });
+
+  // Derived from the option table, not a copy of the logger's list: a new setting marked secret
+  // fails here until the configuration it produces logs without it.
+  it.each(secretSettings())(
+    'never prints the value of %s in a logged configuration, at the top or under `config`',
+    (_name, config, marker) => {
+      // The marker made it into the configuration (else this would prove nothing).
+      expect(JSON.stringify(config)).toContain(marker);
+      const log = captureLog('trace');
+      log.logger.info(config, 'configuration');
+      log.logger.child({ component: 'x' }).info({ config }, 'configuration');
+      expect(log.lines()).toHaveLength(2);
+      expect(log.text()).not.toContain(marker);
+    },
+  );
 });
+
+/** What a secret option needs beside it to make a valid configuration (default: a cluster). */
+const CLUSTER = ['--contact-points', '10.0.0.1'];
+const NEEDS: Readonly<Record<string, readonly string[]>> = {
+  'astra-token': ['--astra-database-id', '3f1c2e6a-0d4b-4a8e-9d7e-5b8f0c1a2b3c'],
+  'client-password': [...CLUSTER, '--client-username', 'someone'],
+};
+
+/**
+ * For every option marked secret, and the `-file` option that reads the same secret from a file,
+ * a configuration built by the real parser with a value of its own in that setting.
+ */
+function secretSettings(): [string, Config, string][] {
+  const out: [string, Config, string][] = [];
+  const secretOptions = OPTIONS.filter((o) => o.secret === true);
+  if (secretOptions.length === 0) throw new Error('no option is marked secret');
+  for (const o of secretOptions) {
+    const needs = NEEDS[o.name] ?? CLUSTER;
+    const marker = `marker-${o.name}-${'x'.repeat(8)}`;
+    out.push([`--${o.name}`, parsed([`--${o.name}`, marker, ...needs]), marker]);
+    const file = OPTIONS_BY_NAME.get(`${o.name}-file`);
+    if (file !== undefined) {
+      const fromFile = `file-${marker}`;
+      const argv = [`--${file.name}`, '/run/secrets/x', ...needs];
+      out.push([`--${file.name}`, parsed(argv, () => `${fromFile}\n`), fromFile]);
+    }
+  }
+  return out;
+}
+
+function parsed(argv: string[], readFile: (path: string) => string = () => ''): Config {
+  const result = parseConfig(argv, {}, readFile);
+  if (!('config' in result)) throw new Error(`${argv.join(' ')}: ${JSON.stringify(result)}`);
+  return result.config;
+}
 
 describe('chooseLogFormat', () => {
   it('is JSON unless a terminal (or an explicit request) meets an installed pino-pretty', () => {
