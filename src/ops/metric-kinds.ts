@@ -27,7 +27,7 @@ export function counter(
 }
 
 /**
- * With --workers N the primary sums the workers' metrics (src/ops/workers.ts); `aggregator` says
+ * With --workers N the primary sums the workers' metrics (primary-http.ts); `aggregator` says
  * otherwise for a gauge whose sum means nothing (a flag: min or max).
  */
 export function gauge(

@@ -72,7 +72,7 @@ export class Cluster implements Backend {
   private idleSweep: NodeJS.Timeout | undefined;
   private readonly schemaListeners = new Set<(change: SchemaChange) => void>();
   private readonly nodeListeners = new Set<(node: ClusterNode, up: boolean) => void>();
-  /** The prepared statements cache of every session (shared with other workers by ops/workers.ts). */
+  /** The prepared statements cache of every session (shared with other workers by ops/worker-process.ts). */
   readonly preparedCache: PreparedCache;
   private readonly timeouts: RequestTimeouts;
   /** Answers to schema changes wait for it (schema-agreement.ts); polls on the control connection. */
