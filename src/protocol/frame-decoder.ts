@@ -33,10 +33,12 @@ export interface FrameDecoderOptions {
   /** Called once per whole frame, header included. The view is valid as long as the caller keeps it. */
   onFrame: (frame: Buffer) => void;
   /**
-   * Cut-through: asked for a frame of at least CUT_THROUGH_MIN_LENGTH bytes that straddles chunks
-   * and whose header arrived whole, with the frame's bytes in this chunk (header first, a view).
-   * A sink takes the frame: its head goes where the caller sends it, and the rest goes to the sink
-   * as it arrives, never assembled. undefined: the frame is assembled and goes to onFrame.
+   * Cut-through: asked for a frame of at least CUT_THROUGH_MIN_LENGTH bytes that straddles chunks,
+   * with its first bytes (header first): a view of the frame's bytes in this chunk, or, when the
+   * chunk holds fewer than CUT_THROUGH_HEAD_LENGTH of them, a copy of the first that many, once
+   * they arrived. A sink takes the frame: its head goes where the caller sends it, and the rest
+   * goes to the sink as it arrives, never assembled. undefined: the frame is assembled and goes to
+   * onFrame.
    */
   onFrameHead?: (head: Buffer, frameLength: number) => FrameSink | undefined;
   /** Largest accepted frame, header included. Default 256 MiB, as Cassandra 3.x. */
@@ -51,12 +53,23 @@ export const INITIAL_PARTIAL_CAPACITY = 64 * 1024;
 /** Smaller frames that straddle chunks are assembled: one copy costs less than a second write. */
 export const CUT_THROUGH_MIN_LENGTH = 16 * 1024;
 
+/**
+ * onFrameHead is asked with at least this many bytes of the frame (header included), enough for
+ * the caller to tell what it is (a RESULT kind after a compressed body's first literals): a frame
+ * whose first chunk holds fewer has that much copied, once, before it is asked.
+ */
+export const CUT_THROUGH_HEAD_LENGTH = 256;
+
 export class FrameDecoder {
   private readonly onFrame: (frame: Buffer) => void;
   private readonly onFrameHead: FrameDecoderOptions['onFrameHead'];
   /** The frame being cut through, and how many of its bytes are still to come. */
   private sink: FrameSink | null = null;
   private sinkRemaining = 0;
+  /** The first bytes of a large frame, gathered until onFrameHead can be asked (made when used). */
+  private head: Buffer | null = null;
+  private headFilled = 0;
+  private headFrameLength = 0;
   private maxBodyLength: number;
   /** Value the direction bit must have, or -1 for either. */
   private readonly directionBit: number;
@@ -87,7 +100,9 @@ export class FrameDecoder {
 
   /** True while part of a frame is buffered. */
   get midFrame(): boolean {
-    return this.headerFilled > 0 || this.partial !== null || this.sink !== null;
+    return (
+      this.headerFilled > 0 || this.partial !== null || this.sink !== null || this.head !== null
+    );
   }
 
   /** The stream ended: a frame being cut through is told it will not be completed. */
@@ -100,12 +115,14 @@ export class FrameDecoder {
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
-    return this.partial !== null ? this.partialFilled : this.headerFilled;
+    if (this.partial !== null) return this.partialFilled;
+    return this.head !== null ? this.headFilled : this.headerFilled;
   }
 
   /** Memory set aside for the incomplete frame (at most about twice bufferedBytes). */
   get reservedBytes(): number {
-    return this.partial !== null ? this.partial.length : 0;
+    if (this.partial !== null) return this.partial.length;
+    return this.head !== null ? this.head.length : 0;
   }
 
   /** The current limit, header included. */
@@ -182,8 +199,40 @@ export class FrameDecoder {
       offset = take;
       if (this.headerFilled < HEADER_LENGTH) return;
       this.headerFilled = 0;
-      const bodyLength = this.checkHeader(scratch, 0);
-      this.startPartial(scratch, 0, HEADER_LENGTH, HEADER_LENGTH + bodyLength);
+      const frameLength = HEADER_LENGTH + this.checkHeader(scratch, 0);
+      if (this.onFrameHead !== undefined && frameLength >= CUT_THROUGH_MIN_LENGTH) {
+        this.startHead(scratch, 0, HEADER_LENGTH, frameLength);
+      } else {
+        this.startPartial(scratch, 0, HEADER_LENGTH, frameLength);
+      }
+    }
+
+    if (this.head !== null) {
+      const head = this.head;
+      const take = Math.min(CUT_THROUGH_HEAD_LENGTH - this.headFilled, length - offset);
+      chunk.copy(head, this.headFilled, offset, offset + take);
+      this.headFilled += take;
+      offset += take;
+      if (this.headFilled < CUT_THROUGH_HEAD_LENGTH) return;
+      const frameLength = this.headFrameLength;
+      this.head = null;
+      this.headFilled = 0;
+      const sink = this.onFrameHead!(head, frameLength);
+      if (sink === undefined) {
+        this.startPartial(head, 0, CUT_THROUGH_HEAD_LENGTH, frameLength);
+      } else {
+        this.sink = sink;
+        this.sinkRemaining = frameLength - CUT_THROUGH_HEAD_LENGTH;
+        if (offset === length) return;
+        const rest = length - offset;
+        const take = Math.min(this.sinkRemaining, rest);
+        this.sinkRemaining -= take;
+        const last = this.sinkRemaining === 0;
+        if (last) this.sink = null;
+        sink.piece(bufferView(chunk, offset, offset + take), last);
+        if (!last) return;
+        offset += take;
+      }
     }
 
     if (this.partial !== null) {
@@ -220,6 +269,10 @@ export class FrameDecoder {
       if (end > length) {
         const frameLength = HEADER_LENGTH + bodyLength;
         if (this.onFrameHead !== undefined && frameLength >= CUT_THROUGH_MIN_LENGTH) {
+          if (length - offset < CUT_THROUGH_HEAD_LENGTH) {
+            this.startHead(chunk, offset, length - offset, frameLength);
+            return;
+          }
           const sink = this.onFrameHead(bufferView(chunk, offset, length), frameLength);
           if (sink !== undefined) {
             this.sink = sink;
@@ -245,6 +298,15 @@ export class FrameDecoder {
       chunk.copy((this.headerScratch ??= Buffer.alloc(HEADER_LENGTH)), 0, offset, length);
       this.headerFilled = length - offset;
     }
+  }
+
+  /** Gathers the first bytes of a large frame, `count` of them at `source[start]` for a start. */
+  private startHead(source: Buffer, start: number, count: number, frameLength: number): void {
+    // A buffer of its own: the head is handed out and may be queued on another socket.
+    this.head = Buffer.allocUnsafe(CUT_THROUGH_HEAD_LENGTH);
+    source.copy(this.head, 0, start, start + count);
+    this.headFilled = count;
+    this.headFrameLength = frameLength;
   }
 
   /** Starts assembling a frame of `frameLength` bytes with the `count` bytes at `source[start]`. */
