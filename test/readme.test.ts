@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/parse.js';
-import { OPTIONS } from '../src/config/schema.js';
+import { OPTIONS, renderHelp } from '../src/config/schema.js';
 import { Consistency } from '../src/protocol/constants.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -73,6 +73,49 @@ const OTHER_FLAGS = new Set([
   '--noEmit',
 ]);
 
+type Source = 'flags' | 'environment' | 'file' | 'defaults';
+
+/** The order a text gives after "Precedence:" (highest first), as sources. */
+function statedPrecedence(text: string, where: string): Source[] {
+  const stated = /Precedence: ([^\n]*?)\.(?:\*\*|\n|$)/.exec(text)?.[1];
+  if (stated === undefined) throw new Error(`${where} states no order of precedence`);
+  return stated.split('>').map((part): Source => {
+    if (/flag/i.test(part)) return 'flags';
+    if (/environment/i.test(part)) return 'environment';
+    if (/file/i.test(part)) return 'file';
+    if (/default/i.test(part)) return 'defaults';
+    throw new Error(`${where}: '${part.trim()}' is not a source of settings`);
+  });
+}
+
+/**
+ * The order the parser applies: --request-timeout given a different value by each source, the
+ * winner is noted and left out, until only the default is left.
+ */
+function measuredPrecedence(): Source[] {
+  const value: Record<Exclude<Source, 'defaults'>, number> = {
+    flags: 1000,
+    environment: 2000,
+    file: 3000,
+  };
+  const left = new Set(['flags', 'environment', 'file'] as const);
+  const order: Source[] = [];
+  for (let round = 0; round < 3; round++) {
+    const argv = ['--config', 'f.yaml', '--contact-points', '10.0.0.1'];
+    if (left.has('flags')) argv.push('--request-timeout', '1s');
+    const env = left.has('environment') ? { REQUEST_TIMEOUT: '2s' } : {};
+    const file = left.has('file') ? 'request-timeout: 3s\n' : '{}\n';
+    const result = parseConfig(argv, env, () => file);
+    if (!('config' in result)) throw new Error(JSON.stringify(result));
+    const winner = [...left].find((s) => value[s] === result.config.requestTimeoutMs);
+    if (winner === undefined) throw new Error(`${result.config.requestTimeoutMs} ms is from none`);
+    order.push(winner);
+    left.delete(winner);
+  }
+  order.push('defaults');
+  return order;
+}
+
 describe('README.md', () => {
   it('shows a YAML configuration the proxy accepts, with the values it says', () => {
     const [yaml, ...others] = fenced('yaml');
@@ -98,29 +141,11 @@ describe('README.md', () => {
     expect(config.peers).toEqual([{ rpcAddress: '10.0.0.2', dataCenter: 'us-east1' }]);
   });
 
-  it('says flags win over the environment, which wins over the file, as the parser does', () => {
-    expect(readme).toContain(
-      '**Precedence: flags > environment variables > the `--config` file > defaults.**',
-    );
-    const file = 'request-timeout: 3s\n';
-    const both = parseConfig(
-      ['--config', 'f.yaml', '--request-timeout', '1s', '--contact-points', '10.0.0.1'],
-      { REQUEST_TIMEOUT: '2s' },
-      () => file,
-    );
-    const envOnly = parseConfig(
-      ['--config', 'f.yaml', '--contact-points', '10.0.0.1'],
-      { REQUEST_TIMEOUT: '2s' },
-      () => file,
-    );
-    const fileOnly = parseConfig(
-      ['--config', 'f.yaml', '--contact-points', '10.0.0.1'],
-      {},
-      () => file,
-    );
-    expect('config' in both && both.config.requestTimeoutMs).toBe(1000);
-    expect('config' in envOnly && envOnly.config.requestTimeoutMs).toBe(2000);
-    expect('config' in fileOnly && fileOnly.config.requestTimeoutMs).toBe(3000);
+  it('states the order of precedence the parser applies, as --help does', () => {
+    const measured = measuredPrecedence();
+    expect(measured).toEqual(['flags', 'environment', 'file', 'defaults']);
+    expect(statedPrecedence(readme, 'README.md')).toEqual(measured);
+    expect(statedPrecedence(renderHelp(), '--help')).toEqual(measured);
   });
 
   it('mentions only flags that exist', () => {
