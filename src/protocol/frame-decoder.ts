@@ -177,78 +177,13 @@ export class FrameDecoder {
 
   private decode(chunk: Buffer): void {
     if (this.detached) throw new Error('push() after detach()');
-    let offset = 0;
     const length = chunk.length;
-
-    if (this.sink !== null) {
-      const sink = this.sink;
-      const take = Math.min(this.sinkRemaining, length);
-      this.sinkRemaining -= take;
-      const last = this.sinkRemaining === 0;
-      if (last) this.sink = null;
-      sink.piece(take === length ? chunk : bufferView(chunk, 0, take), last);
-      if (!last) return;
-      offset = take;
-    }
-
-    if (this.headerFilled > 0) {
-      const scratch = this.headerScratch!;
-      const take = Math.min(HEADER_LENGTH - this.headerFilled, length);
-      chunk.copy(scratch, this.headerFilled, 0, take);
-      this.headerFilled += take;
-      offset = take;
-      if (this.headerFilled < HEADER_LENGTH) return;
-      this.headerFilled = 0;
-      const frameLength = HEADER_LENGTH + this.checkHeader(scratch, 0);
-      if (this.onFrameHead !== undefined && frameLength >= CUT_THROUGH_MIN_LENGTH) {
-        this.startHead(scratch, 0, HEADER_LENGTH, frameLength);
-      } else {
-        this.startPartial(scratch, 0, HEADER_LENGTH, frameLength);
-      }
-    }
-
-    if (this.head !== null) {
-      const head = this.head;
-      const take = Math.min(CUT_THROUGH_HEAD_LENGTH - this.headFilled, length - offset);
-      chunk.copy(head, this.headFilled, offset, offset + take);
-      this.headFilled += take;
-      offset += take;
-      if (this.headFilled < CUT_THROUGH_HEAD_LENGTH) return;
-      const frameLength = this.headFrameLength;
-      this.head = null;
-      this.headFilled = 0;
-      const sink = this.onFrameHead!(head, frameLength);
-      if (sink === undefined) {
-        this.startPartial(head, 0, CUT_THROUGH_HEAD_LENGTH, frameLength);
-      } else {
-        this.sink = sink;
-        this.sinkRemaining = frameLength - CUT_THROUGH_HEAD_LENGTH;
-        if (offset === length) return;
-        const rest = length - offset;
-        const take = Math.min(this.sinkRemaining, rest);
-        this.sinkRemaining -= take;
-        const last = this.sinkRemaining === 0;
-        if (last) this.sink = null;
-        sink.piece(bufferView(chunk, offset, offset + take), last);
-        if (!last) return;
-        offset += take;
-      }
-    }
-
-    if (this.partial !== null) {
-      const take = Math.min(this.partialLength - this.partialFilled, length - offset);
-      this.appendPartial(chunk, offset, take);
-      offset += take;
-      if (this.partialFilled < this.partialLength) return;
-      const frame = this.partial;
-      this.partial = null;
-      this.partialFilled = 0;
-      this.partialLength = 0;
-      this.onFrame(frame);
-      if (this.detached) {
-        if (offset < length) this.remainder = chunk.subarray(offset);
-        return;
-      }
+    let offset = 0;
+    if (this.midFrame) {
+      // A frame begun in an earlier chunk (kept out of this function: the loop below is the hot
+      // path, and short functions are the ones the compiler inlines into and optimises best).
+      offset = this.continueFrame(chunk);
+      if (offset < 0) return;
     }
 
     // The hot loop: frames wholly inside this chunk become views. Bytes are read by index (the
@@ -298,6 +233,94 @@ export class FrameDecoder {
       chunk.copy((this.headerScratch ??= Buffer.alloc(HEADER_LENGTH)), 0, offset, length);
       this.headerFilled = length - offset;
     }
+  }
+
+  /**
+   * Goes on with the frame begun in an earlier chunk: its header, its head (cut-through) or its
+   * bytes (assembled or cut through). Returns where the rest of the chunk starts, or -1 when the
+   * chunk is used up (or the decoder detached after the frame).
+   */
+  private continueFrame(chunk: Buffer): number {
+    const length = chunk.length;
+    let offset = 0;
+
+    if (this.sink !== null) {
+      offset = this.feedSink(chunk, 0);
+      if (offset < 0) return -1;
+    }
+
+    if (this.headerFilled > 0) {
+      const scratch = this.headerScratch!;
+      const take = Math.min(HEADER_LENGTH - this.headerFilled, length);
+      chunk.copy(scratch, this.headerFilled, 0, take);
+      this.headerFilled += take;
+      offset = take;
+      if (this.headerFilled < HEADER_LENGTH) return -1;
+      this.headerFilled = 0;
+      const frameLength = HEADER_LENGTH + this.checkHeader(scratch, 0);
+      if (this.onFrameHead !== undefined && frameLength >= CUT_THROUGH_MIN_LENGTH) {
+        this.startHead(scratch, 0, HEADER_LENGTH, frameLength);
+      } else {
+        this.startPartial(scratch, 0, HEADER_LENGTH, frameLength);
+      }
+    }
+
+    if (this.head !== null) {
+      const head = this.head;
+      const take = Math.min(CUT_THROUGH_HEAD_LENGTH - this.headFilled, length - offset);
+      chunk.copy(head, this.headFilled, offset, offset + take);
+      this.headFilled += take;
+      offset += take;
+      if (this.headFilled < CUT_THROUGH_HEAD_LENGTH) return -1;
+      const frameLength = this.headFrameLength;
+      this.head = null;
+      this.headFilled = 0;
+      const sink = this.onFrameHead!(head, frameLength);
+      if (sink === undefined) {
+        this.startPartial(head, 0, CUT_THROUGH_HEAD_LENGTH, frameLength);
+      } else {
+        this.sink = sink;
+        this.sinkRemaining = frameLength - CUT_THROUGH_HEAD_LENGTH;
+        if (offset === length) return -1;
+        offset = this.feedSink(chunk, offset);
+        if (offset < 0) return -1;
+      }
+    }
+
+    if (this.partial !== null) {
+      const take = Math.min(this.partialLength - this.partialFilled, length - offset);
+      this.appendPartial(chunk, offset, take);
+      offset += take;
+      if (this.partialFilled < this.partialLength) return -1;
+      const frame = this.partial;
+      this.partial = null;
+      this.partialFilled = 0;
+      this.partialLength = 0;
+      this.onFrame(frame);
+      if (this.detached) {
+        if (offset < length) this.remainder = chunk.subarray(offset);
+        return -1;
+      }
+    }
+    return offset;
+  }
+
+  /**
+   * Hands the frame being cut through its bytes from `chunk[offset]` on; returns where the next
+   * frame starts in the chunk, or -1 when the frame goes on in the next chunk.
+   */
+  private feedSink(chunk: Buffer, offset: number): number {
+    const sink = this.sink!;
+    const length = chunk.length;
+    const take = Math.min(this.sinkRemaining, length - offset);
+    this.sinkRemaining -= take;
+    const last = this.sinkRemaining === 0;
+    if (last) this.sink = null;
+    sink.piece(
+      offset === 0 && take === length ? chunk : bufferView(chunk, offset, offset + take),
+      last,
+    );
+    return last ? offset + take : -1;
   }
 
   /** Gathers the first bytes of a large frame, `count` of them at `source[start]` for a start. */

@@ -278,7 +278,7 @@ export class FramedSocket {
   /** Writes whatever is queued, now. */
   flush(): void {
     this.flushScheduled = false;
-    if (this.closed) return;
+    if ((this.pending.length === 0 && this.encoded === undefined) || this.closed) return;
     let buffers = this.pending;
     if (this.outgoingSegments !== undefined) {
       this.packPending();
