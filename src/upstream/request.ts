@@ -5,7 +5,6 @@
 import type { BodyCompressionName } from '../protocol/compression.js';
 import { leadingLiteralsAt } from '../protocol/compression-peek.js';
 import { ErrorCode, HEADER_LENGTH, HeaderFlag, Opcode, ResultKind } from '../protocol/constants.js';
-import { messageBody, type Decompress } from '../protocol/frame-body.js';
 import type { FrameSink } from '../protocol/frame-decoder.js';
 import {
   decodeError,
@@ -382,16 +381,4 @@ function startsWithRows(head: Buffer, compression: BodyCompressionName | undefin
     if (at < 0) return false;
   }
   return head.length >= at + 4 && head.readInt32BE(at) === ResultKind.ROWS;
-}
-
-/**
- * The message body of a response frame, decompressed and past its extras: the session's body
- * reader (one helper for every side, protocol/frame-body.ts).
- */
-export function responseBodyOf(
-  frame: Buffer,
-  version: number,
-  decompress: Decompress | undefined,
-): Buffer {
-  return messageBody(frame, version, true, decompress);
 }

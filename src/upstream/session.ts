@@ -7,12 +7,13 @@
 import type { BodyCompressionName, BodyCompressor } from '../protocol/compression.js';
 import { ErrorCode, ResultKind } from '../protocol/constants.js';
 import { decodeResult } from '../protocol/messages/result.js';
+import { messageBody } from '../protocol/frame-body.js';
 import type { Logger } from '../ops/logger.js';
 import type { BackendSession, ForwardedRequest, SessionCredentials } from './contract.js';
 import type { NodePool } from './node-pool.js';
 import type { PreparedCache } from './prepared-cache.js';
 import type { PooledConnection, ResponseHandler } from './pooled-connection.js';
-import { Request, responseBodyOf } from './request.js';
+import { Request } from './request.js';
 import type { RequestObserver } from './request-outcome.js';
 import { isSchemaChangeResult, type SchemaAgreement } from './schema-agreement.js';
 import type { RequestTimeouts } from './request-timeouts.js';
@@ -307,7 +308,7 @@ export class Session implements BackendSession {
 
   /** The message body of a response frame of this session. */
   responseBody(frame: Buffer): Buffer {
-    return responseBodyOf(frame, this.version, this.decompress);
+    return messageBody(frame, this.version, true, this.decompress);
   }
 
   /** A PREPARE was answered: remember its frame by the prepared id. */
