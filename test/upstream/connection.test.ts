@@ -109,10 +109,12 @@ function queriesAt(node: FakeNode, index = 0): number {
 
 // Every TCP socket net.connect() creates, and its 'close' (its last event, after which nothing
 // can reach the UpstreamConnection), listened for from the start: `socket.closed` turns true a
-// tick before 'close' is emitted.
+// tick before 'close' is emitted. Not events.once(): it rejects on the 'error' a refused connect
+// emits before 'close', and nobody awaits the sockets of the tests that do not ask for them.
 const clientSocketCloses: Promise<unknown>[] = [];
 subscribe('net.client.socket', (message) => {
-  clientSocketCloses.push(once((message as { socket: Socket }).socket, 'close'));
+  const socket = (message as { socket: Socket }).socket;
+  clientSocketCloses.push(new Promise((resolve) => socket.once('close', resolve)));
 });
 
 /** connect(), and the 'close' of the TCP socket under the connection. */
