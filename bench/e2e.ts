@@ -30,7 +30,13 @@ import {
 } from './helpers/children.js';
 import { cpuMeter } from './helpers/cpu-time.js';
 import { figure, loadAverage, markdownTable, measuredOn } from './helpers/report.js';
-import { alternate, boundedNumber, parseCaseList, type BenchCase } from './helpers/rounds.js';
+import {
+  alternate,
+  boundRun,
+  boundedNumber,
+  parseCaseList,
+  type BenchCase,
+} from './helpers/rounds.js';
 
 const CASES = ['direct', 'pipe', 'proxy', 'workers', 'bundle-direct', 'bundle-proxy'] as const;
 const QUICK_CASES = ['direct', 'pipe', 'proxy', 'workers'];
@@ -74,15 +80,11 @@ const LARGE_ROW_BYTES = 1000;
 const plannedSeconds =
   cases.length * workloads.length * ROUNDS * (SECONDS + WARM_UP_MS / 1000 + 0.1) +
   cases.length * (FIRST_WARM_UP_MS / 1000 + 1);
-setTimeout(
-  () => {
-    console.error(`bench:e2e: still running after ${Math.round(plannedSeconds * 2 + 90)} s`);
-    process.exit(1);
-  },
-  (plannedSeconds * 2 + 90) * 1000,
-).unref();
-console.error(
-  `bench:e2e: ${cases.length} cases x ${workloads.length} workloads x ${ROUNDS} rounds of ${SECONDS} s: about ${Math.round(plannedSeconds + 15)} s`,
+boundRun(
+  'bench:e2e',
+  { cases: cases.length, workloads: workloads.length, rounds: ROUNDS, seconds: SECONDS },
+  plannedSeconds,
+  15,
 );
 
 const loadAtStart = loadAverage();

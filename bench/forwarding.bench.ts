@@ -6,13 +6,8 @@
 import { bench, describe } from 'vitest';
 import { FrameDecoder } from '../src/protocol/frame-decoder.js';
 import { patchStreamId } from '../src/protocol/header.js';
-import { silentLogger } from '../src/ops/logger.js';
-import { NodePool } from '../src/upstream/node-pool.js';
-import { PreparedCache } from '../src/upstream/prepared-cache.js';
-import { RequestTimeouts } from '../src/upstream/request-timeouts.js';
-import { Session, newSessionMetrics } from '../src/upstream/session.js';
 import { chunk, formatThroughput, measure, type Throughput } from './measure.js';
-import { InstantConnection } from './helpers/instant-connection.js';
+import { InstantConnection, instantSession } from './helpers/instant-connection.js';
 
 const COUNT = 2000;
 function executeFrames(count: number): Buffer {
@@ -31,35 +26,7 @@ const STREAM = executeFrames(COUNT);
 const CHUNKS = chunk(STREAM, 65536);
 
 const connections = [new InstantConnection(), new InstantConnection(), new InstantConnection()];
-const timeouts = new RequestTimeouts(12_000);
-const session = new Session({
-  key: '4//',
-  version: 4,
-  keyspace: undefined,
-  compression: undefined,
-  preparedCache: new PreparedCache(10),
-  timeouts,
-  requestTimeoutMs: 12_000,
-  maxQueuedRequests: 100_000,
-  maxFrameLength: 1 << 20,
-  metrics: newSessionMetrics(),
-  logger: silentLogger(),
-});
-const pools = connections.map(
-  (c, i) =>
-    new NodePool(
-      { key: `node${i}` },
-      {
-        size: 1,
-        backoff: { baseMs: 1000, maxMs: 1000 },
-        logger: silentLogger(),
-        warmUp: () => Promise.resolve(),
-        connect: () => Promise.resolve(c),
-      },
-    ),
-);
-await Promise.all(pools.map((p) => p.fill()));
-session.setPools(pools);
+const session = await instantSession(connections);
 
 let answered = 0;
 const notIdempotent = (): boolean => false;

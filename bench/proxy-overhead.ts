@@ -32,7 +32,13 @@ import {
 import { cpuMeter } from './helpers/cpu-time.js';
 import { RawBenchClient } from './helpers/raw-bench-client.js';
 import { figure, loadAverage, markdownTable, measuredOn } from './helpers/report.js';
-import { alternate, boundedNumber, parseCaseList, type BenchCase } from './helpers/rounds.js';
+import {
+  alternate,
+  boundRun,
+  boundedNumber,
+  parseCaseList,
+  type BenchCase,
+} from './helpers/rounds.js';
 
 const CASES = ['direct', 'pipe', 'proxy', 'workers'] as const;
 const WORKLOADS = ['small', 'large'] as const;
@@ -73,15 +79,11 @@ const plannedSeconds =
   cases.length *
   workloads.length *
   (ROUNDS * (SECONDS + WARM_UP_MS / 1000 + 0.2) + FIRST_WARM_UP_MS / 1000);
-setTimeout(
-  () => {
-    console.error(`bench:overhead: still running after ${Math.round(plannedSeconds * 2 + 60)} s`);
-    process.exit(1);
-  },
-  (plannedSeconds * 2 + 60) * 1000,
-).unref();
-console.error(
-  `bench:overhead: ${cases.length} cases x ${workloads.length} workloads x ${ROUNDS} rounds of ${SECONDS} s: about ${Math.round(plannedSeconds + 10)} s`,
+boundRun(
+  'bench:overhead',
+  { cases: cases.length, workloads: workloads.length, rounds: ROUNDS, seconds: SECONDS },
+  plannedSeconds,
+  10,
 );
 
 const loadAtStart = loadAverage();

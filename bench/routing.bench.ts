@@ -11,14 +11,9 @@ import { FrameDecoder } from '../src/protocol/frame-decoder.js';
 import { encodeHeader } from '../src/protocol/header.js';
 import { encodeExecute } from '../src/protocol/messages/execute.js';
 import { murmur3TokenInto } from '../src/protocol/murmur3.js';
-import { silentLogger } from '../src/ops/logger.js';
-import { NodePool } from '../src/upstream/node-pool.js';
-import { PreparedCache } from '../src/upstream/prepared-cache.js';
-import { RequestTimeouts } from '../src/upstream/request-timeouts.js';
 import { Router } from '../src/upstream/routing.js';
-import { Session, newSessionMetrics } from '../src/upstream/session.js';
 import { chunk, measure } from './measure.js';
-import { InstantConnection } from './helpers/instant-connection.js';
+import { InstantConnection, instantSession } from './helpers/instant-connection.js';
 
 const VERSION = ProtocolVersion.V4;
 const COUNT = 2000;
@@ -112,35 +107,7 @@ function hashOnly(): void {
 
 async function forwarder(withRouter: Router | undefined): Promise<() => void> {
   const connections = Array.from({ length: NODES }, () => new InstantConnection());
-  const session = new Session({
-    key: '4//',
-    version: VERSION,
-    keyspace: undefined,
-    compression: undefined,
-    preparedCache: new PreparedCache(10),
-    timeouts: new RequestTimeouts(12_000),
-    requestTimeoutMs: 12_000,
-    maxQueuedRequests: 100_000,
-    maxFrameLength: 1 << 20,
-    metrics: newSessionMetrics(),
-    logger: silentLogger(),
-    router: withRouter,
-  });
-  const pools = connections.map(
-    (c, i) =>
-      new NodePool(
-        { key: `node${i}` },
-        {
-          size: 1,
-          backoff: { baseMs: 1000, maxMs: 1000 },
-          logger: silentLogger(),
-          warmUp: () => Promise.resolve(),
-          connect: () => Promise.resolve(c),
-        },
-      ),
-  );
-  await Promise.all(pools.map((p) => p.fill()));
-  session.setPools(pools);
+  const session = await instantSession(connections, withRouter);
   const stream = Buffer.concat(FRAMES);
   const chunks = chunk(stream, 65536);
   const notIdempotent = (): boolean => false;

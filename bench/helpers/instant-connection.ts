@@ -1,10 +1,16 @@
-// An upstream connection without a socket for the in-memory benchmarks (forwarding, routing):
-// it takes stream ids as a real connection does and answers everything it was sent, with one
+// An upstream connection without a socket for the in-memory benchmarks (forwarding, routing), and
+// a Session over such connections. The connection takes stream ids as a real connection does and answers everything it was sent, with one
 // shared RESULT Void frame, when flush() is called.
 import { ResultKind } from '../../src/protocol/constants.js';
 import { patchStreamId } from '../../src/protocol/header.js';
 import { resultFrame } from '../../src/protocol/messages/result.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { NodePool } from '../../src/upstream/node-pool.js';
 import type { PooledConnection, ResponseHandler } from '../../src/upstream/pooled-connection.js';
+import { PreparedCache } from '../../src/upstream/prepared-cache.js';
+import { RequestTimeouts } from '../../src/upstream/request-timeouts.js';
+import type { Router } from '../../src/upstream/routing.js';
+import { Session, newSessionMetrics } from '../../src/upstream/session.js';
 
 export class InstantConnection implements PooledConnection {
   closed = false;
@@ -36,4 +42,44 @@ export class InstantConnection implements PooledConnection {
   close(): void {
     this.closed = true;
   }
+}
+
+/**
+ * A v4 Session whose pools each hold one of `connections` (a node each), as the cluster would
+ * build it, optionally routing token-aware with `router`.
+ */
+export async function instantSession(
+  connections: readonly InstantConnection[],
+  router?: Router,
+): Promise<Session> {
+  const session = new Session({
+    key: '4//',
+    version: 4,
+    keyspace: undefined,
+    compression: undefined,
+    preparedCache: new PreparedCache(10),
+    timeouts: new RequestTimeouts(12_000),
+    requestTimeoutMs: 12_000,
+    maxQueuedRequests: 100_000,
+    maxFrameLength: 1 << 20,
+    metrics: newSessionMetrics(),
+    logger: silentLogger(),
+    ...(router === undefined ? {} : { router }),
+  });
+  const pools = connections.map(
+    (c, i) =>
+      new NodePool(
+        { key: `node${i}` },
+        {
+          size: 1,
+          backoff: { baseMs: 1000, maxMs: 1000 },
+          logger: silentLogger(),
+          warmUp: () => Promise.resolve(),
+          connect: () => Promise.resolve(c),
+        },
+      ),
+  );
+  await Promise.all(pools.map((p) => p.fill()));
+  session.setPools(pools);
+  return session;
 }

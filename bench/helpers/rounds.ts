@@ -68,3 +68,23 @@ export function boundedNumber(name: string, text: string, min: number, max: numb
   }
   return value;
 }
+
+/**
+ * Says what a run plans (`cases x workloads x rounds`) and how long it should take, and bounds it:
+ * past twice the plan plus `startUpSeconds` the process exits 1 rather than run on.
+ */
+export function boundRun(
+  name: string,
+  plan: { cases: number; workloads: number; rounds: number; seconds: number },
+  plannedSeconds: number,
+  startUpSeconds: number,
+): void {
+  const limit = plannedSeconds * 2 + startUpSeconds * 6;
+  setTimeout(() => {
+    console.error(`${name}: still running after ${Math.round(limit)} s`);
+    process.exit(1);
+  }, limit * 1000).unref();
+  console.error(
+    `${name}: ${plan.cases} cases x ${plan.workloads} workloads x ${plan.rounds} rounds of ${plan.seconds} s: about ${Math.round(plannedSeconds + startUpSeconds)} s`,
+  );
+}

@@ -48,6 +48,16 @@ export interface UpstreamLimitsSource {
   readonly schemaAgreementTimeouts?: number;
 }
 
+/** A metric's value read from the cluster, or 0 while there is none yet. */
+function readerOf(
+  cluster: () => ClusterMetricsSource | undefined,
+): (read: (c: ClusterMetricsSource) => number) => () => number {
+  return (read) => () => {
+    const c = cluster();
+    return c === undefined ? 0 : read(c);
+  };
+}
+
 /**
  * Registers the requests' metrics, from `stats` and the cluster's retry counters (zero while
  * `cluster()` is undefined).
@@ -59,10 +69,7 @@ export function registerRequestMetrics(
 ): void {
   const registers = [registry];
   const p = METRIC_PREFIX;
-  const value = (read: (c: ClusterMetricsSource) => number) => (): number => {
-    const c = cluster();
-    return c === undefined ? 0 : read(c);
-  };
+  const value = readerOf(cluster);
   new Counter({
     name: `${p}requests_total`,
     help: 'Requests forwarded to the cluster, by opcode and outcome (ok, timeout, or the CQL error returned)',
@@ -128,10 +135,7 @@ export function registerUpstreamMetrics(
 ): void {
   const registers = [registry];
   const p = METRIC_PREFIX;
-  const value = (read: (c: ClusterMetricsSource) => number) => (): number => {
-    const c = cluster();
-    return c === undefined ? 0 : read(c);
-  };
+  const value = readerOf(cluster);
   new Gauge({
     name: `${p}upstream_connections`,
     help: 'Open connections to each node of the cluster, over every session',
