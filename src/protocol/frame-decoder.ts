@@ -45,7 +45,17 @@ export interface FrameDecoderOptions {
   maxFrameLength?: number;
   /** 'request' on the server side of a connection, 'response' on the client side. */
   direction?: 'request' | 'response';
+  /**
+   * The chunks are reused after push() returns (a read arena, src/transport/read-arena.ts): whole
+   * frames go to onFrame as copies, and a frame of at least CUT_THROUGH_MIN_LENGTH bytes is first
+   * offered to onFrameHead whole (its sink then gets one empty last piece), so that large answers
+   * pass without a copy here too.
+   */
+  copyFrames?: boolean;
 }
+
+/** The last piece of a frame offered whole to onFrameHead: nothing more. */
+const NO_BYTES = Buffer.alloc(0);
 
 /** The first buffer of a frame that straddles chunks is at most this large (see above). */
 export const INITIAL_PARTIAL_CAPACITY = 64 * 1024;
@@ -73,6 +83,7 @@ export class FrameDecoder {
   private maxBodyLength: number;
   /** Value the direction bit must have, or -1 for either. */
   private readonly directionBit: number;
+  private readonly copyFrames: boolean;
 
   /** Bytes of a header cut short at the end of a chunk (fewer than 9); made the first time. */
   private headerScratch: Buffer | undefined;
@@ -96,6 +107,7 @@ export class FrameDecoder {
     this.directionBit =
       options.direction === undefined ? -1 : options.direction === 'response' ? RESPONSE_BIT : 0;
     this.acceptedFirstBytes = acceptedFirstBytesFor(this.directionBit);
+    this.copyFrames = options.copyFrames === true;
   }
 
   /** True while part of a frame is buffered. */
@@ -218,7 +230,8 @@ export class FrameDecoder {
         this.startPartial(chunk, offset, length - offset, frameLength);
         return;
       }
-      this.onFrame(bufferView(chunk, offset, end));
+      if (this.copyFrames) this.frameToKeep(bufferView(chunk, offset, end));
+      else this.onFrame(bufferView(chunk, offset, end));
       offset = end;
       if (this.detached) {
         if (offset < length) this.remainder = chunk.subarray(offset);
@@ -303,6 +316,22 @@ export class FrameDecoder {
       }
     }
     return offset;
+  }
+
+  /**
+   * copyFrames: a whole frame of a chunk that will be reused goes out cut through when large (a
+   * sink takes it, as a frame that straddles chunks), otherwise as a copy.
+   */
+  private frameToKeep(frame: Buffer): void {
+    const onFrameHead = this.onFrameHead;
+    if (onFrameHead !== undefined && frame.length >= CUT_THROUGH_MIN_LENGTH) {
+      const sink = onFrameHead(frame, frame.length);
+      if (sink !== undefined) {
+        sink.piece(NO_BYTES, true);
+        return;
+      }
+    }
+    this.onFrame(Buffer.from(frame));
   }
 
   /**

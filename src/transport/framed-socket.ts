@@ -25,6 +25,7 @@ import {
   pushFramePartSegments,
   type SegmentCompression,
 } from '../protocol/segment.js';
+import { readSlabOf, releaseSlabs, type ReadArena, type ReadSlab } from './read-arena.js';
 
 /**
  * The callbacks are called as methods of this object (`options.onFrame(frame)`), so a class whose
@@ -56,6 +57,12 @@ export interface FramedSocketOptions {
   onQueuedBytes?: (delta: number) => void;
   /** Called after the kernel took a flush's bytes (queuedBytes went down). */
   onWritten?: () => void;
+  /**
+   * The socket reads into this arena (it was made with the arena's `onread`): chunks come from it
+   * rather than from 'data' events, and are reused once read, so frames are handed out as copies
+   * and pieces cut through only as far as a writer keeps them (src/transport/read-arena.ts).
+   */
+  readArena?: ReadArena | undefined;
 }
 
 /** The FramedSocket wrapping a socket, for the socket listeners shared by all of them. */
@@ -67,6 +74,15 @@ type WrappedSocket = Socket & { [kFramed]?: FramedSocket };
  * no Immediate per socket per turn, and no flush closure per socket.
  */
 let flushQueue: FramedSocket[] = [];
+
+/**
+ * Writes what every socket has queued, now rather than at the end of this event-loop turn: a read
+ * arena whose slabs are all still queued for writing calls it (src/transport/read-arena.ts), and
+ * what the kernel takes at once frees slabs to read into.
+ */
+export function flushAllQueued(): void {
+  if (flushQueue.length > 0) flushQueued();
+}
 
 function flushQueued(): void {
   // A write during these flushes schedules the next turn's, as a setImmediate per socket did.
@@ -119,18 +135,30 @@ export class FramedSocket {
   private endAfterThrough = false;
   /** The sink of writeThrough, made the first time (an idle connection carries none). */
   private throughSink: ThroughSink | undefined;
+  /**
+   * Read slabs (src/transport/read-arena.ts) that bytes queued here point into, one reference per
+   * view kept: of pending and encoded (given back when their flush is written), of held (moved to
+   * queuedSlabs when they follow), and of each flush in the socket that had any, with its number.
+   */
+  private queuedSlabs: ReadSlab[] | undefined;
+  private heldSlabs: ReadSlab[] | undefined;
+  private slabFlushes: { flush: number; slabs: ReadSlab[] }[] | undefined;
+  /** Flushes handed to the socket, and those whose write callback came. */
+  private flushesStarted = 0;
+  private flushesWritten = 0;
 
   constructor(socket: Socket, options: FramedSocketOptions) {
     this.socket = socket;
     this.options = options;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.maxFrameLength = options.maxFrameLength;
-    this.decoder = this.newFrameDecoder();
+    this.decoder = this.newFrameDecoder(options.readArena !== undefined);
     socket.setNoDelay(true);
     // Listeners shared by every FramedSocket, called with the socket as `this`: an idle
     // connection carries no closures for them (thousands of clients, docs/design.md "Limits").
     (socket as WrappedSocket)[kFramed] = this;
-    socket.on('data', onSocketData);
+    if (options.readArena === undefined) socket.on('data', onSocketData);
+    else options.readArena.attach((chunk) => this.onData(chunk));
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     if (options.onDrain !== undefined) socket.on('drain', () => options.onDrain?.());
@@ -193,13 +221,28 @@ export class FramedSocket {
     this.options.onQueuedBytes?.(n);
     if (this.throughActive) {
       // Frames never interleave: this one goes after the frame being written through.
-      (this.held ??= []).push(frame);
+      (this.held ??= []).push(this.keep(frame, true));
       this.heldBytes += n;
       return;
     }
-    this.pending.push(frame);
+    this.pending.push(this.keep(frame, false));
     this.pendingBytes += n;
     this.scheduleFlush();
+  }
+
+  /**
+   * Bytes to queue: as they are, holding a reference on the read slab they may point into
+   * (src/transport/read-arena.ts), or a copy when this socket is behind (bytes handed to it wait
+   * for the kernel), so that a slow peer never keeps shared read memory beyond its last flush.
+   */
+  private keep(bytes: Buffer, held: boolean): Buffer {
+    const slab = readSlabOf(bytes);
+    if (slab === undefined) return bytes;
+    if (this.socket.writableLength > 0) return Buffer.from(bytes);
+    slab.refs++;
+    if (held) (this.heldSlabs ??= []).push(slab);
+    else (this.queuedSlabs ??= []).push(slab);
+    return bytes;
   }
 
   private scheduleFlush(): void {
@@ -236,9 +279,10 @@ export class FramedSocket {
     if (n === 0) return;
     this.throughBytes -= n;
     this.pendingBytes += n;
+    const kept = this.keep(bytes, false);
     const compression = this.outgoingSegments;
-    if (compression === undefined) this.pending.push(bytes);
-    else pushFramePartSegments(bytes, compression, (this.encoded ??= []));
+    if (compression === undefined) this.pending.push(kept);
+    else pushFramePartSegments(kept, compression, (this.encoded ??= []));
     this.scheduleFlush();
   }
 
@@ -257,6 +301,11 @@ export class FramedSocket {
       for (let i = 0; i < held.length; i++) this.pending.push(held[i]!);
       this.pendingBytes += this.heldBytes;
       this.heldBytes = 0;
+      const heldSlabs = this.heldSlabs;
+      if (heldSlabs !== undefined) {
+        this.heldSlabs = undefined;
+        for (let i = 0; i < heldSlabs.length; i++) (this.queuedSlabs ??= []).push(heldSlabs[i]!);
+      }
     }
     if (this.endAfterThrough) this.end();
   }
@@ -290,6 +339,7 @@ export class FramedSocket {
     if (buffers.length === 0) return;
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
+    this.flushesStarted++;
     if (this.inSocketCount++ === 0) this.inSocketFirst = bytes;
     else (this.inSocketRest ??= []).push(bytes);
     this.inSocketBytes += bytes;
@@ -303,11 +353,29 @@ export class FramedSocket {
       this.socket.write(buffers[last]!, this.writtenCallback);
       this.socket.uncork();
     }
+    const slabs = this.queuedSlabs;
+    if (slabs !== undefined) {
+      this.queuedSlabs = undefined;
+      // Nothing left in the socket: the kernel took every byte during write(), and the read slabs
+      // may be read into again now. Otherwise they wait for this flush's write callback.
+      if (this.socket.writableLength === 0) releaseSlabs(slabs);
+      else (this.slabFlushes ??= []).push({ flush: this.flushesStarted, slabs });
+    }
   }
 
   /** One flush reached the kernel (or failed with the socket, which 'close' accounts for). */
   private readonly writtenCallback = (): void => {
     if (this.closedFlag) return;
+    const written = ++this.flushesWritten;
+    const slabFlushes = this.slabFlushes;
+    // The kernel has the bytes: the read slabs they were views of may be read into again.
+    while (
+      slabFlushes !== undefined &&
+      slabFlushes.length > 0 &&
+      slabFlushes[0]!.flush <= written
+    ) {
+      releaseSlabs(slabFlushes.shift()!.slabs);
+    }
     let bytes = 0;
     if (this.inSocketCount > 0) {
       bytes = this.inSocketFirst;
@@ -336,13 +404,30 @@ export class FramedSocket {
     this.pending = [];
     this.pendingBytes = 0;
     if (bytes > 0) this.options.onQueuedBytes?.(-bytes);
+    this.ownFrames(frames);
     return frames;
+  }
+
+  /**
+   * Frames taken out of the queue to be kept by the caller: those that are views of read slabs are
+   * replaced by copies, and the queue's slab references given back.
+   */
+  private ownFrames(frames: Buffer[]): void {
+    const slabs = this.queuedSlabs;
+    if (slabs === undefined) return;
+    this.queuedSlabs = undefined;
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      if (slabs.some((slab) => slab.memory === frame.buffer)) frames[i] = Buffer.from(frame);
+    }
+    releaseSlabs(slabs);
   }
 
   /** Forgets what was queued and never written, giving its bytes back. */
   private dropQueued(): void {
     const bytes = this.pendingBytes + this.heldBytes + this.inSocketBytes + this.throughBytes;
     this.throughBytes = 0;
+    this.ownFrames(this.pending);
     this.droppedAtClose = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
@@ -354,6 +439,21 @@ export class FramedSocket {
     this.inSocketRest = undefined;
     this.inSocketBytes = 0;
     if (bytes > 0) this.options.onQueuedBytes?.(-bytes);
+    // The socket is closed: nothing reads the slabs' memory for it any more.
+    this.releaseQueuedSlabs();
+    const slabFlushes = this.slabFlushes;
+    this.slabFlushes = undefined;
+    if (slabFlushes !== undefined) for (const f of slabFlushes) releaseSlabs(f.slabs);
+  }
+
+  /** Gives back the read slab references of what is queued and never handed to the socket. */
+  private releaseQueuedSlabs(): void {
+    const queued = this.queuedSlabs;
+    const held = this.heldSlabs;
+    this.queuedSlabs = undefined;
+    this.heldSlabs = undefined;
+    if (queued !== undefined) releaseSlabs(queued);
+    if (held !== undefined) releaseSlabs(held);
   }
 
   /**
@@ -365,7 +465,10 @@ export class FramedSocket {
     if (this.outgoingSegments !== undefined) return;
     this.flush();
     this.outgoingSegments = compression;
-    const framesInSegments = this.newFrameDecoder();
+    // Frames in compressed segments are in buffers of their own already; in plain ones, views.
+    const framesInSegments = this.newFrameDecoder(
+      this.options.readArena !== undefined && compression === 'none',
+    );
     this.segmentDecoder = new SegmentDecoder({
       compression,
       maxPayloadLength: MAX_SEGMENT_PAYLOAD_LENGTH,
@@ -413,14 +516,17 @@ export class FramedSocket {
     this.held = undefined;
     this.heldBytes = 0;
     if (unwritten > 0) this.options.onQueuedBytes?.(-unwritten);
+    this.releaseQueuedSlabs();
     this.socket.destroy(err);
   }
 
-  private newFrameDecoder(): FrameDecoder {
+  /** copyFrames: the chunks are reused once read (FrameDecoderOptions.copyFrames). */
+  private newFrameDecoder(copyFrames: boolean): FrameDecoder {
     const onFrameHead = this.options.onFrameHead;
     return new FrameDecoder({
       direction: this.options.incoming,
       maxFrameLength: this.maxFrameLength,
+      copyFrames,
       ...(onFrameHead === undefined ? {} : { onFrameHead }),
       onFrame: (frame) => {
         this.insideOnFrame = true;

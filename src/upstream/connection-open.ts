@@ -15,6 +15,8 @@ import type { Credentials } from './authenticator.js';
 import { CqlSessionError } from './contract.js';
 import { CqlServerError } from './cql-server-error.js';
 import type { Endpoint } from './endpoint.js';
+import { flushAllQueued } from '../transport/framed-socket.js';
+import { ReadArena } from '../transport/read-arena.js';
 import type { UpstreamConnection } from './connection.js';
 
 export type ConnectionLogLevel = 'debug' | 'info' | 'warn';
@@ -162,21 +164,32 @@ function connectFailure(key: string, err: unknown): Error {
   );
 }
 
-/** TCP, then TLS when the endpoint has it; rejects when `timeoutMs` passes first. */
+/** A socket to a node, and the arena it reads into when it has one (plain TCP). */
+export interface OpenedSocket {
+  socket: Socket;
+  readArena: ReadArena | undefined;
+}
+
+/**
+ * TCP, then TLS when the endpoint has it; rejects when `timeoutMs` passes first. A plain TCP socket
+ * reads into an arena of reused memory (src/transport/read-arena.ts: no allocation per read, which
+ * keeps large answers from driving the garbage collector); Node reads TLS into buffers of its own.
+ */
 export function openSocket(
   endpoint: Endpoint,
   timeoutMs: number,
   configuredMs: number,
-): Promise<Socket> {
+): Promise<OpenedSocket> {
   return new Promise((resolve, reject) => {
     if (timeoutMs <= 0) {
       reject(connectTimeout(endpoint.key, configuredMs));
       return;
     }
+    const readArena = endpoint.tls === undefined ? new ReadArena(flushAllQueued) : undefined;
     const socket =
-      endpoint.tls === undefined
-        ? netConnect({ host: endpoint.host, port: endpoint.port })
-        : tlsConnect({ ...endpoint.tls, host: endpoint.host, port: endpoint.port });
+      readArena === undefined
+        ? tlsConnect({ ...endpoint.tls, host: endpoint.host, port: endpoint.port })
+        : netConnect({ host: endpoint.host, port: endpoint.port, onread: readArena.onread });
     const ready = endpoint.tls === undefined ? 'connect' : 'secureConnect';
     const timer = setTimeout(() => {
       socket.off('error', onError);
@@ -194,7 +207,7 @@ export function openSocket(
     socket.once(ready, () => {
       clearTimeout(timer);
       socket.off('error', onError);
-      resolve(socket);
+      resolve({ socket, readArena });
     });
   });
 }

@@ -31,6 +31,7 @@ import { decodeResult } from '../protocol/messages/result.js';
 import type { ResultMessage } from '../protocol/messages/result.js';
 import { encodeStartup } from '../protocol/messages/startup.js';
 import { FramedSocket } from '../transport/framed-socket.js';
+import type { ReadArena } from '../transport/read-arena.js';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
 import { CqlServerError } from './cql-server-error.js';
 import type { Endpoint } from './endpoint.js';
@@ -83,7 +84,12 @@ export class UpstreamConnection {
   private retiring = false;
   private retireTimer: NodeJS.Timeout | undefined;
 
-  private constructor(socket: Socket, options: UpstreamConnectionOptions, version: number) {
+  private constructor(
+    socket: Socket,
+    options: UpstreamConnectionOptions,
+    version: number,
+    readArena: ReadArena | undefined,
+  ) {
     this.endpoint = options.endpoint;
     this.options = options;
     this.version = version;
@@ -102,6 +108,7 @@ export class UpstreamConnection {
           ),
         ),
       onDrain: () => this.drainWaiters.check(),
+      readArena,
     };
     this.framed = new FramedSocket(
       socket,
@@ -137,12 +144,12 @@ export class UpstreamConnection {
     version: number,
     deadline: number,
   ): Promise<UpstreamConnection> {
-    const socket = await openSocket(
+    const { socket, readArena } = await openSocket(
       options.endpoint,
       deadline - performance.now(),
       options.connectTimeoutMs,
     );
-    const connection = new UpstreamConnection(socket, options, version);
+    const connection = new UpstreamConnection(socket, options, version, readArena);
     const timer = setTimeout(
       () => connection.close(connectTimeout(options.endpoint.key, options.connectTimeoutMs)),
       Math.max(0, deadline - performance.now()),
