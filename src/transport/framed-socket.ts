@@ -137,11 +137,10 @@ export class FramedSocket {
   private throughSink: ThroughSink | undefined;
   /**
    * Read slabs (src/transport/read-arena.ts) that bytes queued here point into, one reference per
-   * view kept: of pending and encoded (given back when their flush is written), of held (moved to
-   * queuedSlabs when they follow), and of each flush in the socket that had any, with its number.
+   * view kept: of pending and encoded (given back when their flush is written; held frames are
+   * copies), and of each flush left in the socket that had any, with its number.
    */
   private queuedSlabs: ReadSlab[] | undefined;
-  private heldSlabs: ReadSlab[] | undefined;
   private slabFlushes: { flush: number; slabs: ReadSlab[] }[] | undefined;
   /** Flushes handed to the socket, and those whose write callback came. */
   private flushesStarted = 0;
@@ -221,11 +220,12 @@ export class FramedSocket {
     this.options.onQueuedBytes?.(n);
     if (this.throughActive) {
       // Frames never interleave: this one goes after the frame being written through.
-      (this.held ??= []).push(this.keep(frame, true));
+      // A copy if it is read memory: it may wait long (for the rest of a frame from another node).
+      (this.held ??= []).push(readSlabOf(frame) === undefined ? frame : Buffer.from(frame));
       this.heldBytes += n;
       return;
     }
-    this.pending.push(this.keep(frame, false));
+    this.pending.push(this.keep(frame));
     this.pendingBytes += n;
     this.scheduleFlush();
   }
@@ -235,13 +235,12 @@ export class FramedSocket {
    * (src/transport/read-arena.ts), or a copy when this socket is behind (bytes handed to it wait
    * for the kernel), so that a slow peer never keeps shared read memory beyond its last flush.
    */
-  private keep(bytes: Buffer, held: boolean): Buffer {
+  private keep(bytes: Buffer): Buffer {
     const slab = readSlabOf(bytes);
     if (slab === undefined) return bytes;
     if (this.socket.writableLength > 0) return Buffer.from(bytes);
     slab.refs++;
-    if (held) (this.heldSlabs ??= []).push(slab);
-    else (this.queuedSlabs ??= []).push(slab);
+    (this.queuedSlabs ??= []).push(slab);
     return bytes;
   }
 
@@ -279,7 +278,7 @@ export class FramedSocket {
     if (n === 0) return;
     this.throughBytes -= n;
     this.pendingBytes += n;
-    const kept = this.keep(bytes, false);
+    const kept = this.keep(bytes);
     const compression = this.outgoingSegments;
     if (compression === undefined) this.pending.push(kept);
     else pushFramePartSegments(kept, compression, (this.encoded ??= []));
@@ -301,11 +300,6 @@ export class FramedSocket {
       for (let i = 0; i < held.length; i++) this.pending.push(held[i]!);
       this.pendingBytes += this.heldBytes;
       this.heldBytes = 0;
-      const heldSlabs = this.heldSlabs;
-      if (heldSlabs !== undefined) {
-        this.heldSlabs = undefined;
-        for (let i = 0; i < heldSlabs.length; i++) (this.queuedSlabs ??= []).push(heldSlabs[i]!);
-      }
     }
     if (this.endAfterThrough) this.end();
   }
@@ -449,11 +443,8 @@ export class FramedSocket {
   /** Gives back the read slab references of what is queued and never handed to the socket. */
   private releaseQueuedSlabs(): void {
     const queued = this.queuedSlabs;
-    const held = this.heldSlabs;
     this.queuedSlabs = undefined;
-    this.heldSlabs = undefined;
     if (queued !== undefined) releaseSlabs(queued);
-    if (held !== undefined) releaseSlabs(held);
   }
 
   /**
