@@ -146,3 +146,97 @@ describe('FrameDecoder cut-through', () => {
     expect(aborted).toBe(1);
   });
 });
+
+// copyFrames: the chunks live in memory that is read into again as soon as push() returns (a read
+// arena). Simulated here by one scratch buffer: each chunk is copied into it, pushed, and the
+// scratch scribbled over. Whatever the decoder hands out and the test keeps as given must stay
+// intact, and cut-through pieces (valid during the call, as a writer keeps them) must add up.
+describe('FrameDecoder with reused chunks (copyFrames)', () => {
+  function decodeReused(
+    chunks: Buffer[],
+    take: boolean,
+  ): { kept: Buffer[]; whole: number; cutThrough: number } {
+    const scratch = Buffer.alloc(STREAM.length);
+    const kept: Buffer[] = [];
+    let whole = 0;
+    let cutThrough = 0;
+    let parts: Buffer[] | undefined;
+    const decoder = new FrameDecoder({
+      direction: 'response',
+      copyFrames: true,
+      onFrame: (f) => kept.push(f), // kept as given: must be a copy
+      onFrameHead: (head, frameLength) => {
+        if (!take) return undefined;
+        cutThrough++;
+        if (head.length === frameLength) whole++;
+        parts = [Buffer.from(head)];
+        return {
+          piece: (bytes, last) => {
+            parts!.push(Buffer.from(bytes));
+            if (last) {
+              kept.push(Buffer.concat(parts!));
+              parts = undefined;
+            }
+          },
+          abort: () => {
+            throw new Error('not expected');
+          },
+        };
+      },
+    });
+    for (const c of chunks) {
+      c.copy(scratch, 0);
+      decoder.push(scratch.subarray(0, c.length));
+      scratch.fill(0xee);
+    }
+    expect(decoder.midFrame).toBe(false);
+    return { kept, whole, cutThrough };
+  }
+
+  for (const size of [STREAM.length, 100_000, 65_536, 16_384, 4096, 1000, 9]) {
+    it(`frames handed out stay intact after the chunk is overwritten (chunks of ${size})`, () => {
+      for (const take of [true, false]) {
+        const { kept } = decodeReused(cut(STREAM, size), take);
+        expect(kept).toEqual(FRAMES);
+      }
+    });
+  }
+
+  it('offers a large frame whole in its chunk to cut-through, and its sink gets one empty last piece', () => {
+    const large = FRAMES[3]!;
+    const pieces: { length: number; last: boolean }[] = [];
+    let head: Buffer | undefined;
+    const decoder = new FrameDecoder({
+      direction: 'response',
+      copyFrames: true,
+      onFrame: () => {
+        throw new Error('the frame should have been cut through');
+      },
+      onFrameHead: (h, frameLength) => {
+        head = h;
+        expect(frameLength).toBe(large.length);
+        return {
+          piece: (bytes, last) => pieces.push({ length: bytes.length, last }),
+          abort: () => undefined,
+        };
+      },
+    });
+    decoder.push(Buffer.from(large));
+    expect(head).toEqual(large);
+    expect(pieces).toEqual([{ length: 0, last: true }]);
+  });
+
+  it('without copyFrames, a frame whole in its chunk is a view and is not offered to cut-through', () => {
+    const chunk = Buffer.from(FRAMES[3]!);
+    let got: Buffer | undefined;
+    const decoder = new FrameDecoder({
+      direction: 'response',
+      onFrame: (f) => (got = f),
+      onFrameHead: () => {
+        throw new Error('not offered');
+      },
+    });
+    decoder.push(chunk);
+    expect(got!.buffer).toBe(chunk.buffer);
+  });
+});
