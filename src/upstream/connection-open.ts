@@ -6,8 +6,8 @@
 // DSE_V2 → DSE_V1 → v5 → v4 → v3 (docs/cql-proxy-compat.md §2.7, docs/drivers.md §4).
 
 import { connect as netConnect } from 'node:net';
-import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket, TcpSocketConnectOpts } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { BodyCompressionName } from '../protocol/compression.js';
 import { ProtocolVersion, isKnownVersion, versionName } from '../protocol/constants.js';
 import { ProxyError, ProxyErrorCode, errorMessage } from '../errors.js';
@@ -164,16 +164,19 @@ function connectFailure(key: string, err: unknown): Error {
   );
 }
 
-/** A socket to a node, and the arena it reads into when it has one (plain TCP). */
+/** A socket to a node, and the arena it reads into. */
 export interface OpenedSocket {
   socket: Socket;
-  readArena: ReadArena | undefined;
+  readArena: ReadArena;
 }
 
+/** tls.connect's options with net's `onread`, which TLSSocket honours. */
+type TlsOptions = ConnectionOptions & Pick<TcpSocketConnectOpts, 'onread'>;
+
 /**
- * TCP, then TLS when the endpoint has it; rejects when `timeoutMs` passes first. A plain TCP socket
- * reads into an arena of reused memory (src/transport/read-arena.ts: no allocation per read, which
- * keeps large answers from driving the garbage collector); Node reads TLS into buffers of its own.
+ * TCP, then TLS when the endpoint has it; rejects when `timeoutMs` passes first. The socket reads
+ * into an arena of reused memory (src/transport/read-arena.ts: no allocation per read, which keeps
+ * large answers from driving the garbage collector).
  */
 export function openSocket(
   endpoint: Endpoint,
@@ -185,11 +188,19 @@ export function openSocket(
       reject(connectTimeout(endpoint.key, configuredMs));
       return;
     }
-    const readArena = endpoint.tls === undefined ? new ReadArena(flushAllQueued) : undefined;
+    const readArena = new ReadArena(flushAllQueued);
+    const onread = readArena.onread;
     const socket =
-      readArena === undefined
-        ? tlsConnect({ ...endpoint.tls, host: endpoint.host, port: endpoint.port })
-        : netConnect({ host: endpoint.host, port: endpoint.port, onread: readArena.onread });
+      endpoint.tls === undefined
+        ? netConnect({ host: endpoint.host, port: endpoint.port, onread })
+        : // TLSSocket takes `onread` as net.Socket does (the decrypted bytes land in the arena),
+          // though @types/node leaves it out of tls.ConnectionOptions.
+          tlsConnect({
+            ...endpoint.tls,
+            host: endpoint.host,
+            port: endpoint.port,
+            onread,
+          } as TlsOptions);
     const ready = endpoint.tls === undefined ? 'connect' : 'secureConnect';
     const timer = setTimeout(() => {
       socket.off('error', onError);

@@ -8,7 +8,13 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { fc, test as propertyTest } from '@fast-check/vitest';
+import {
+  createServer as createTlsServer,
+  connect as tlsConnect,
+  type ConnectionOptions,
+} from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeCertificateAuthority, makeServerCertificate } from '../../sim/tls/certs.js';
 import { FramedSocket, flushAllQueued } from '../../src/transport/framed-socket.js';
 import { MAX_SLABS, ReadArena } from '../../src/transport/read-arena.js';
 
@@ -30,11 +36,27 @@ function answer(streamId: number, bodyLength: number): Buffer {
   return f;
 }
 
-async function listen(onConnection: (socket: Socket) => void): Promise<number> {
-  const server = createServer((socket) => {
+/** A self-signed server certificate for the TLS "node", made once. */
+let serverCertificate: { key: string; cert: string } | undefined;
+function tlsServerOptions(): { key: string; cert: string } {
+  if (serverCertificate === undefined) {
+    const ca = makeCertificateAuthority();
+    const issued = makeServerCertificate(ca, {
+      commonName: 'node.test',
+      dnsNames: ['node.test'],
+      ipAddresses: ['127.0.0.1'],
+    });
+    serverCertificate = { key: issued.keyPem, cert: issued.certPem };
+  }
+  return serverCertificate;
+}
+
+async function listen(onConnection: (socket: Socket) => void, tls = false): Promise<number> {
+  const handler = (socket: Socket): void => {
     sockets.push(socket);
     onConnection(socket);
-  });
+  };
+  const server = tls ? createTlsServer(tlsServerOptions(), handler) : createServer(handler);
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -61,13 +83,14 @@ const noError = (err: Error): void => {
 async function relay(
   answers: Buffer[],
   nodeWrite: number,
+  tls = false,
 ): Promise<{ fast: [Buffer, Buffer]; slow: [Buffer, Buffer]; arena: ReadArena }> {
   const stream = Buffer.concat(answers);
   const nodePort = await listen((socket) => {
     for (let i = 0; i < stream.length; i += nodeWrite) {
       socket.write(stream.subarray(i, i + nodeWrite));
     }
-  });
+  }, tls);
 
   // The proxy's client side: two accepted connections, each wrapped for writing.
   const accepted: FramedSocket[] = [];
@@ -97,7 +120,14 @@ async function relay(
 
   // The proxy's node side: reads into an arena, relays by stream id.
   const arena = new ReadArena(flushAllQueued);
-  const upstream = connect({ port: nodePort, host: '127.0.0.1', onread: arena.onread });
+  const upstream = tls
+    ? tlsConnect({
+        port: nodePort,
+        host: '127.0.0.1',
+        rejectUnauthorized: false,
+        onread: arena.onread,
+      } as ConnectionOptions)
+    : connect({ port: nodePort, host: '127.0.0.1', onread: arena.onread });
   sockets.push(upstream);
   const target = (frame: Buffer): FramedSocket => accepted[frame.readInt16BE(2) & 1]!;
   let slabsSeen = 0;
@@ -156,6 +186,14 @@ describe('read arena on the forwarding path (real sockets)', () => {
     expect(slow[1].length).toBeGreaterThan(10_000_000);
     expect(fast[0].equals(fast[1])).toBe(true);
     expect(slow[0].equals(slow[1])).toBe(true);
+  });
+
+  it('over TLS (decrypted bytes read into the arena): each client gets exactly its answers', async () => {
+    const sizes = Array.from({ length: 3 }, () => SIZES).flat();
+    const { fast, slow, arena } = await relay(mixedAnswers(sizes), 65_536, true);
+    expect(fast[0].equals(fast[1])).toBe(true);
+    expect(slow[0].equals(slow[1])).toBe(true);
+    expect(arena.slabsAllocated).toBeGreaterThan(0); // the arena was read into, not 'data' events
   });
 
   it('reuses its slabs: a stream of several MB through a handful of slabs', async () => {
