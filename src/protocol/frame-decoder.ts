@@ -4,8 +4,10 @@
 // frame that straddles chunks is copied into a buffer of its own. That buffer grows as bytes
 // arrive (doubling, up to the frame's length), never from the declared length alone: a peer that
 // declares 16 MiB and sends ten bytes holds 64 KiB, not 16 MiB. Frames up to 64 KiB, nearly all
-// of them, get their exact size at once and are copied exactly once. Buffers are never reused or
-// compacted, because a view handed out here may still be queued on another socket.
+// of them, get their exact size at once and are copied exactly once. The decoder's own buffers
+// are never reused or compacted, because a view handed out here may still be queued on another
+// socket. Chunks that the caller reuses (a read arena) are declared with copyFrames: whole frames
+// then go out as copies (docs/design.md, "Reads from the nodes land in reused memory").
 //
 // The declared body length is checked against the limit before a single body byte is buffered.
 // The limit can change mid-stream (setMaxFrameLength): a server keeps it small until the
@@ -33,7 +35,8 @@ export interface FrameDecoderOptions {
   /** Called once per whole frame, header included. The view is valid as long as the caller keeps it. */
   onFrame: (frame: Buffer) => void;
   /**
-   * Cut-through: asked for a frame of at least CUT_THROUGH_MIN_LENGTH bytes that straddles chunks,
+   * Cut-through: asked for a frame of at least CUT_THROUGH_MIN_LENGTH bytes that straddles chunks
+   * (with copyFrames, also for one whole in its chunk),
    * with its first bytes (header first): a view of the frame's bytes in this chunk, or, when the
    * chunk holds fewer than CUT_THROUGH_HEAD_LENGTH of them, a copy of the first that many, once
    * they arrived. A sink takes the frame: its head goes where the caller sends it, and the rest
