@@ -9,6 +9,7 @@ import { NO_ERROR } from '../upstream/request-outcome.js';
 import { LatencyHistogram, METRIC_PREFIX, counter, gauge } from './metric-kinds.js';
 import { ORIGIN_NAMES, errorCodeLabel, errorName, outcomeName } from './metric-labels.js';
 import type { RequestStats } from './request-stats.js';
+import { readArenaStats } from '../transport/read-arena.js';
 
 /** What the cluster reports (Cluster satisfies it). */
 export interface ClusterMetricsSource {
@@ -288,5 +289,18 @@ export function registerUpstreamMetrics(
     `${p}schema_agreement_timeouts_total`,
     'Schema changes answered at --schema-agreement-timeout without agreement',
     limitValue((l) => l.schemaAgreementTimeouts ?? 0),
+  );
+  // The memory reads from the nodes land in (src/transport/read-arena.ts).
+  gauge(
+    registers,
+    `${p}upstream_read_buffer_bytes`,
+    'Memory that reads from the nodes land in and reuse (at most 4 x 256 KiB per upstream connection)',
+    () => readArenaStats.heldBytes,
+  );
+  counter(
+    registers,
+    `${p}upstream_read_buffers_made_total`,
+    'Read slabs made: flat once reads reuse their memory, climbing while clients that do not read keep slabs queued',
+    () => readArenaStats.slabsMade,
   );
 }

@@ -174,6 +174,7 @@ export class FramedSocket {
     const framed = socket[kFramed]!;
     if (framed.closedFlag) return;
     framed.closedFlag = true;
+    framed.options.readArena?.close();
     framed.dropQueued();
     framed.decoder.abort();
     framed.options.onClose();

@@ -28,6 +28,12 @@ export const MIN_READ = 64 * 1024;
  */
 export const MAX_SLABS = 4;
 
+/**
+ * Process-wide figures for /metrics: slabs made since start, and the bytes of the slabs arenas
+ * hold now (a slab left to the garbage collector, or whose connection closed, no longer counts).
+ */
+export const readArenaStats = { slabsMade: 0, heldBytes: 0 };
+
 /** One block of read memory and how many queued writes still point into it. */
 export class ReadSlab {
   readonly bytes: Buffer;
@@ -151,7 +157,10 @@ export class ReadArena {
     }
     this.spare.push(full);
     // Still referenced and beyond the bound: left to the garbage collector with its views.
-    if (this.spare.length >= MAX_SLABS) this.spare.shift();
+    if (this.spare.length >= MAX_SLABS) {
+      this.spare.shift();
+      readArenaStats.heldBytes -= SLAB_SIZE;
+    }
     return next ?? this.newSlab();
   }
 
@@ -169,7 +178,18 @@ export class ReadArena {
 
   private newSlab(): ReadSlab {
     this.slabsAllocated++;
+    readArenaStats.slabsMade++;
+    readArenaStats.heldBytes += SLAB_SIZE;
     return new ReadSlab();
+  }
+
+  /** The socket closed: the slabs are forgotten (freed with the last view still queued, if any). */
+  close(): void {
+    readArenaStats.heldBytes -= this.slabCount * SLAB_SIZE;
+    this.current = undefined;
+    this.spare.length = 0;
+    this.receiver = undefined;
+    this.early = undefined;
   }
 
   /** Slabs held now, the current one included (at most MAX_SLABS). */

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClientMetricsSource } from '../../src/ops/client-metrics.js';
 import type { ClusterMetricsSource, UpstreamLimitsSource } from '../../src/ops/cluster-metrics.js';
 import { ProxyMetrics } from '../../src/ops/metrics.js';
+import { ReadArena, SLAB_SIZE } from '../../src/transport/read-arena.js';
 import { parsePrometheus } from './helpers.js';
 
 const CLIENT: ClientMetricsSource = {
@@ -87,5 +88,30 @@ describe('upstream limit metrics', () => {
     for (const v of (await scrape(metrics)).values()) expect(v.value).toBe(0);
     metrics.attach(cluster(), CLIENT);
     for (const v of (await scrape(metrics)).values()) expect(v.value).toBe(0);
+  });
+});
+
+describe('read buffer metrics', () => {
+  async function readBufferFigures(metrics: ProxyMetrics): Promise<[number, number]> {
+    const { samples, types } = parsePrometheus(await metrics.render());
+    expect(types.get('cqlproxy_upstream_read_buffer_bytes')).toBe('gauge');
+    expect(types.get('cqlproxy_upstream_read_buffers_made_total')).toBe('counter');
+    const value = (name: string): number => samples.find((s) => s.name === name)!.value;
+    return [
+      value('cqlproxy_upstream_read_buffer_bytes'),
+      value('cqlproxy_upstream_read_buffers_made_total'),
+    ];
+  }
+
+  it('count the slabs reads from the nodes land in, and forget those of a closed connection', async () => {
+    const metrics = new ProxyMetrics({ processMetrics: false });
+    const [bytesBefore, madeBefore] = await readBufferFigures(metrics);
+    const arena = new ReadArena();
+    arena.attach(() => undefined);
+    arena.onread.buffer();
+    arena.onread.callback(100);
+    expect(await readBufferFigures(metrics)).toEqual([bytesBefore + SLAB_SIZE, madeBefore + 1]);
+    arena.close();
+    expect(await readBufferFigures(metrics)).toEqual([bytesBefore, madeBefore + 1]);
   });
 });
