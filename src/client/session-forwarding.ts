@@ -99,12 +99,7 @@ export function forward(
 async function openSessionThenSend(s: ClientSession, request: ForwardedRequest): Promise<void> {
   try {
     // No USE has succeeded yet (it would have set a session), so no keyspace.
-    const session = await s.backend.session(
-      s.version,
-      undefined,
-      s.sessionCompression,
-      s.credentials,
-    );
+    const session = await backendSession(s, undefined);
     if (s.closing) {
       // Never sent: answered into the closed socket, so its accounting is given back.
       request.onResponse(
@@ -124,6 +119,11 @@ async function openSessionThenSend(s: ClientSession, request: ForwardedRequest):
   }
 }
 
+/** The cluster session for this client's version, compression and credentials, in `keyspace`. */
+function backendSession(s: ClientSession, keyspace: string | undefined): Promise<BackendSession> {
+  return s.backend.session(s.version, keyspace, s.sessionCompression, s.credentials);
+}
+
 function send(s: ClientSession, session: BackendSession, request: ForwardedRequest): void {
   session.send(request);
   if (session.congested && (s.pausedFor & PAUSE_CONGESTED) === 0) {
@@ -140,12 +140,7 @@ export function useKeyspace(s: ClientSession, streamId: number, keyspace: string
 
 async function switchKeyspace(s: ClientSession, streamId: number, keyspace: string): Promise<void> {
   try {
-    const session = await s.backend.session(
-      s.version,
-      keyspace,
-      s.sessionCompression,
-      s.credentials,
-    );
+    const session = await backendSession(s, keyspace);
     if (s.closing) return;
     s.backendSession = session;
     s.keyspace = keyspace;

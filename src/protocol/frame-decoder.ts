@@ -36,8 +36,8 @@ export interface FrameDecoderOptions {
   onFrame: (frame: Buffer) => void;
   /**
    * Cut-through: asked for a frame of at least CUT_THROUGH_MIN_LENGTH bytes that straddles chunks
-   * (with copyFrames, also for one whole in its chunk),
-   * with its first bytes (header first): a view of the frame's bytes in this chunk, or, when the
+   * (with copyFrames, also for one whole in its chunk), with its first bytes (header first): a
+   * view of the frame's bytes in this chunk, or, when the
    * chunk holds fewer than CUT_THROUGH_HEAD_LENGTH of them, a copy of the first that many, once
    * they arrived. A sink takes the frame: its head goes where the caller sends it, and the rest
    * goes to the sink as it arrives, never assembled. undefined: the frame is assembled and goes to

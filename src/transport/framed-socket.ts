@@ -137,8 +137,8 @@ export class FramedSocket {
   private throughSink: ThroughSink | undefined;
   /**
    * Read slabs (src/transport/read-arena.ts) that bytes queued here point into, one reference per
-   * view kept: of pending and encoded (given back when their flush is written; held frames are
-   * copies), and of each flush left in the socket that had any, with its number.
+   * piece kept: of pending and encoded (given back when their flush is written), and of each
+   * flush left in the socket that had any, with its number.
    */
   private queuedSlabs: ReadSlab[] | undefined;
   private slabFlushes: { flush: number; slabs: ReadSlab[] }[] | undefined;
@@ -214,25 +214,28 @@ export class FramedSocket {
     this.decoder.setMaxFrameLength(maxFrameLength);
   }
 
-  /** Queues a whole frame; it is written at the end of this event-loop turn. */
+  /**
+   * Queues a whole frame; it is written at the end of this event-loop turn. A whole frame is never
+   * a view of reused read memory (a decoder fed from a read arena hands out copies); only the
+   * pieces of writeThrough may be (keep()).
+   */
   write(frame: Buffer): void {
     if (this.closed) return;
     const n = frame.length;
     this.options.onQueuedBytes?.(n);
     if (this.throughActive) {
       // Frames never interleave: this one goes after the frame being written through.
-      // A copy if it is read memory: it may wait long (for the rest of a frame from another node).
-      (this.held ??= []).push(readSlabOf(frame) === undefined ? frame : Buffer.from(frame));
+      (this.held ??= []).push(frame);
       this.heldBytes += n;
       return;
     }
-    this.pending.push(this.keep(frame));
+    this.pending.push(frame);
     this.pendingBytes += n;
     this.scheduleFlush();
   }
 
   /**
-   * Bytes to queue: as they are, holding a reference on the read slab they may point into
+   * A piece to queue: as it is, holding a reference on the read slab it may point into
    * (src/transport/read-arena.ts), or a copy when this socket is behind (bytes handed to it wait
    * for the kernel), so that a slow peer never keeps shared read memory beyond its last flush.
    */

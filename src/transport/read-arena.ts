@@ -9,8 +9,8 @@
 // process with a smaller heap, like a plain byte pipe, stays under V8's activation threshold.
 //
 // Every read lands in a slab. Views of a slab leave the read callback in one way only: a
-// FramedSocket that queues one for writing (a piece cut through, a frame forwarded whole) holds a
-// reference on the slab (readSlabOf) until the kernel took the bytes (releaseSlabs). Whatever
+// FramedSocket that queues one for writing (a piece of a frame cut through, its head included)
+// holds a reference on the slab (readSlabOf) until the kernel took the bytes (releaseSlabs). Whatever
 // else keeps bytes keeps a copy: a frame decoder fed from an arena hands whole frames out as copies
 // (FrameDecoderOptions.copyFrames). A slab is read into again from its start once no reference is
 // left, so a connection whose answers are forwarded as they come reads into the same warm memory

@@ -88,7 +88,7 @@ export class UpstreamConnection {
     socket: Socket,
     options: UpstreamConnectionOptions,
     version: number,
-    readArena: ReadArena | undefined,
+    readArena: ReadArena,
   ) {
     this.endpoint = options.endpoint;
     this.options = options;
