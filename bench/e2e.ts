@@ -26,10 +26,21 @@ import {
   startChild,
   startProxy,
   stopChild,
+  upstreamArgs,
   type Child,
 } from './helpers/children.js';
+import {
+  BENCH_SCHEMA,
+  FIRST_WARM_UP_MS,
+  LARGE_ROWS,
+  LARGE_ROW_BYTES,
+  LARGE_SELECT,
+  SMALL_VALUE_BYTES,
+  WARM_UP_MS,
+  warmUpMs,
+} from './helpers/bench-keyspace.js';
 import { cpuMeter } from './helpers/cpu-time.js';
-import { figure, loadAverage, markdownTable, measuredOn } from './helpers/report.js';
+import { figure, loadAverage, markdownTable, measuredOn, timesOf } from './helpers/report.js';
 import {
   alternate,
   boundRun,
@@ -69,13 +80,7 @@ const cases = parseCaseList(
 ) as CaseName[];
 const workloads = parseCaseList(values.workloads, WORKLOADS) as Workload[];
 
-/** The first measurement of a case warms the JIT of every process; later ones only the driver. */
-const FIRST_WARM_UP_MS = 1500;
-const WARM_UP_MS = 300;
 const SMALL_KEYS = 100;
-const SMALL_VALUE_BYTES = 100;
-const LARGE_ROWS = 80;
-const LARGE_ROW_BYTES = 1000;
 
 const plannedSeconds =
   cases.length * workloads.length * ROUNDS * (SECONDS + WARM_UP_MS / 1000 + 0.1) +
@@ -120,16 +125,7 @@ function onlyTo(endpoint: string): cassandra.ClientOptions {
   };
 }
 
-const proxyUpstream = [
-  '--contact-points',
-  firstNode.host,
-  '--port',
-  String(firstNode.port),
-  '--username',
-  'token',
-  '--password',
-  info.token,
-];
+const proxyUpstream = upstreamArgs(firstNode, info.token);
 async function target(name: CaseName): Promise<Target> {
   let options: cassandra.ClientOptions;
   let middle: Child | undefined;
@@ -174,13 +170,7 @@ const targets = new Map<CaseName, Target>();
 for (const name of cases) targets.set(name, await target(name));
 
 const setup = targets.values().next().value!.client;
-await setup.execute(
-  "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-);
-await setup.execute('CREATE TABLE IF NOT EXISTS bench.kv (k int PRIMARY KEY, v text)');
-await setup.execute(
-  'CREATE TABLE IF NOT EXISTS bench.big (k int, c int, v text, PRIMARY KEY (k, c))',
-);
+for (const statement of BENCH_SCHEMA) await setup.execute(statement);
 for (let k = 0; k < SMALL_KEYS; k++) {
   await setup.execute(
     'INSERT INTO bench.kv (k, v) VALUES (?, ?)',
@@ -203,7 +193,7 @@ for (let c = 0; c < LARGE_ROWS; c++) {
 /** One request of the workload; the n-th of the run. */
 function request(client: cassandra.Client, workload: Workload, n: number): Promise<unknown> {
   if (workload === 'large') {
-    return client.execute('SELECT c, v FROM bench.big WHERE k = ?', [1], { prepare: true });
+    return client.execute(LARGE_SELECT, [1], { prepare: true });
   }
   const k = n % SMALL_KEYS;
   return k % 10 === 0
@@ -249,12 +239,9 @@ interface Measured extends Record<string, number> {
   middleMicros: number;
 }
 
-const warmed = new Set<string>();
 async function measure(name: CaseName, workload: Workload): Promise<Measured> {
   const t = targets.get(name)!;
-  const first = !warmed.has(`${name}/${workload}`);
-  warmed.add(`${name}/${workload}`);
-  await drive(t.client, workload, performance.now() + (first ? FIRST_WARM_UP_MS : WARM_UP_MS));
+  await drive(t.client, workload, performance.now() + warmUpMs(`${name}/${workload}`));
   const meter = cpuMeter(t.middle === undefined ? [] : [t.middle.pid]);
   const t0 = performance.now();
   const { latencies, errors } = await drive(t.client, workload, t0 + SECONDS * 1000);
@@ -315,9 +302,7 @@ for (const workload of workloads) {
           figure(m.p50, 2),
           figure(m.p99, 2),
           figure(m.middleMicros, 1),
-          pipe === undefined || Number.isNaN(m.middleMicros)
-            ? '—'
-            : `${figure(m.middleMicros / pipe.middleMicros, 2)}x`,
+          timesOf(m.middleMicros, pipe?.middleMicros),
           figure(m.errors),
         ];
       }),

@@ -2,19 +2,17 @@
 //
 // The simulator runs in this process with one node whose prepared SELECT answers a fixed page of
 // ~80 KB (ROWS rows of ROW_BYTES of text: the engine's answer is computed once and kept,
-// bench/helpers/cached-answers-engine.ts, so the node's cost is the encoding and the write). A raw v4 client keeps IN_FLIGHT EXECUTEs in flight
-// on CONNECTIONS connections, first through a plain Node.js byte pipe (bench/helpers/byte-pipe.ts,
-// a child process), then through the proxy (a child process run with --cpu-prof). For each the
-// figures are answers/s and the CPU the child process spent per answer (utime + stime from
-// /proc/<pid>/stat over the measured window). Both children run side by side and are measured in
-// alternating rounds (pipe, proxy, pipe, proxy...), and the medians are reported: on a shared
-// machine a slow spell then hits both about equally. Then a second proxy runs one more window
-// under --cpu-prof; its profile is written to a temporary directory and summarised by
-// bench/helpers/cpuprofile-top.ts.
+// bench/helpers/cached-answers-engine.ts, so the node's cost is the encoding and the write). A raw
+// v4 client keeps IN_FLIGHT EXECUTEs in flight on CONNECTIONS connections, first through a plain
+// Node.js byte pipe (bench/helpers/byte-pipe.ts, a child process), then through the proxy (a child
+// process, bench/helpers/children.ts). For each the figures are answers/s and the CPU the child
+// process spent per answer (utime + stime from /proc/<pid>/stat over the measured window). Both
+// children run side by side and are measured in alternating rounds (pipe, proxy, pipe, proxy...),
+// and the medians are reported: on a shared machine a slow spell then hits both about equally.
+// Then a second proxy runs one more window under --cpu-prof; its profile is written to a
+// temporary directory and summarised by bench/helpers/cpuprofile-top.ts.
 // Run: npx tsx bench/large-results.ts [--rounds 3 --seconds 4 --connections 1 --in-flight 64
 //      --rows 80]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +20,19 @@ import { parseArgs } from 'node:util';
 import { startSimulator } from '../sim/simulator.js';
 import { encodeInt } from '../src/protocol/values.js';
 import { cachedAnswersEngine } from './helpers/cached-answers-engine.js';
-import { freePort } from './helpers/children.js';
+import {
+  BENCH_SCHEMA,
+  LARGE_ROWS,
+  LARGE_ROW_BYTES,
+  LARGE_SELECT,
+} from './helpers/bench-keyspace.js';
+import {
+  startBytePipe,
+  startProxy,
+  stopChild,
+  upstreamArgs,
+  type Child,
+} from './helpers/children.js';
 import { processCpuMicros as cpuMicros } from './helpers/cpu-time.js';
 import { summariseProfile } from './helpers/cpuprofile-top.js';
 import { RawBenchClient } from './helpers/raw-bench-client.js';
@@ -34,8 +44,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     connections: { type: 'string', default: '1' },
     'in-flight': { type: 'string', default: '64' },
-    rows: { type: 'string', default: '80' },
-    'row-bytes': { type: 'string', default: '1000' },
+    rows: { type: 'string', default: String(LARGE_ROWS) },
+    'row-bytes': { type: 'string', default: String(LARGE_ROW_BYTES) },
     top: { type: 'string', default: '15' },
   },
 });
@@ -52,38 +62,10 @@ const sim = await startSimulator({ nodes: 1, engine: cachedAnswersEngine(), log:
 const node = { host: sim.info.contactPoints[0]!, port: sim.info.port };
 const token = sim.info.token;
 
-// --- child processes -----------------------------------------------------------------------------
-
-const children: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-function start(args: string[], ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes(ready)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 60_000).unref();
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
 // --- the load ------------------------------------------------------------------------------------
 
 function prepareExecute(client: RawBenchClient): Promise<Buffer> {
-  return client.prepareExecute('SELECT c, v FROM bench.big WHERE k = ?', [encodeInt(1)], true);
+  return client.prepareExecute(LARGE_SELECT, [encodeInt(1)], true);
 }
 
 interface Figures {
@@ -158,12 +140,7 @@ async function measure(label: string, port: number, pid: number, auth: boolean):
 // --- setup: ROWS rows in one partition -----------------------------------------------------------
 
 const setup = await RawBenchClient.open(node.host, node.port, token);
-await setup.query(
-  "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-);
-await setup.query(
-  'CREATE TABLE IF NOT EXISTS bench.big (k int, c int, v text, PRIMARY KEY (k, c))',
-);
+for (const statement of BENCH_SCHEMA) await setup.query(statement);
 const text = 'x'.repeat(ROW_BYTES);
 for (let c = 0; c < ROWS; c++) {
   await setup.query(`INSERT INTO bench.big (k, c, v) VALUES (1, ${c}, '${text}')`);
@@ -172,57 +149,34 @@ setup.close();
 
 // --- the pipe and the proxy, in alternating rounds -----------------------------------------------
 
-const pipePort = await freePort();
-const pipe = await start(
-  ['--import', 'tsx', 'bench/helpers/byte-pipe.ts', String(pipePort), node.host, String(node.port)],
-  'pipe is ready',
-);
+const pipe = await startBytePipe(node);
 /** The proxy as a child process; with `profileDir`, under --cpu-prof writing there. */
-function startProxy(profileDir?: string): Promise<ChildProcess> {
+function startMeasuredProxy(profileDir?: string): Promise<Child & { port: number }> {
   const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
-  return start(
-    [
-      ...profiling,
-      '--import',
-      'tsx',
-      'src/main.ts',
-      '--contact-points',
-      node.host,
-      '--port',
-      String(node.port),
-      '--username',
-      'token',
-      '--password',
-      token,
-      '--bind',
-      `127.0.0.1:${proxyPort}`,
-    ],
-    'proxy is ready',
-  );
+  return startProxy(upstreamArgs(node, token), profiling);
 }
 
 // The measured proxy runs without the profiler: its sampling (a signal and a stack walk a
 // millisecond) costs CPU the pipe does not pay. The profile comes from one more window of its own.
-const proxyPort = await freePort();
-const proxy = await startProxy();
+const proxy = await startMeasuredProxy();
 const pipeRounds: Figures[] = [];
 const proxyRounds: Figures[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  pipeRounds.push(await measure('plain Node.js byte pipe', pipePort, pipe.pid!, true));
-  proxyRounds.push(await measure('through the proxy', proxyPort, proxy.pid!, false));
+  pipeRounds.push(await measure('plain Node.js byte pipe', pipe.port, pipe.pid, true));
+  proxyRounds.push(await measure('through the proxy', proxy.port, proxy.pid, false));
   const ratio = proxyRounds.at(-1)!.cpuPerAnswer / pipeRounds.at(-1)!.cpuPerAnswer;
   console.log(`round ${round}: ${line(pipeRounds.at(-1)!)}`);
   console.log(`round ${round}: ${line(proxyRounds.at(-1)!)}  (${ratio.toFixed(2)}x the pipe)`);
 }
-await stop(pipe);
-await stop(proxy);
+await stopChild(pipe);
+await stopChild(proxy);
 
 const profileDir = mkdtempSync(join(tmpdir(), 'large-results-'));
 const spawnedAt = performance.now();
-const profiled = await startProxy(profileDir);
-const underProfiler = await measure('proxy under the profiler', proxyPort, profiled.pid!, false);
+const profiled = await startMeasuredProxy(profileDir);
+const underProfiler = await measure('proxy under the profiler', profiled.port, profiled.pid, false);
 const profileWindow = { from: windowStart - spawnedAt, to: windowEnd - spawnedAt };
-await stop(profiled);
+await stopChild(profiled);
 await sim.close();
 
 const results = [medianFigures(pipeRounds), medianFigures(proxyRounds)];

@@ -27,11 +27,22 @@ import {
   startChild,
   startProxy,
   stopChild,
+  upstreamArgs,
   type Child,
 } from './helpers/children.js';
+import {
+  BENCH_SCHEMA,
+  FIRST_WARM_UP_MS,
+  LARGE_ROWS,
+  LARGE_ROW_BYTES,
+  LARGE_SELECT,
+  SMALL_VALUE_BYTES,
+  WARM_UP_MS,
+  warmUpMs,
+} from './helpers/bench-keyspace.js';
 import { cpuMeter } from './helpers/cpu-time.js';
 import { RawBenchClient } from './helpers/raw-bench-client.js';
-import { figure, loadAverage, markdownTable, measuredOn } from './helpers/report.js';
+import { figure, loadAverage, markdownTable, measuredOn, timesOf } from './helpers/report.js';
 import {
   alternate,
   boundRun,
@@ -65,12 +76,6 @@ const IN_FLIGHT = boundedNumber('in-flight', values['in-flight'], 1, 1024);
 const cases = parseCaseList(values.cases, CASES) as CaseName[];
 const workloads = parseCaseList(values.workloads, WORKLOADS) as Workload[];
 
-/** Warm-up before a case's first measured window (the JIT of a fresh process), then before each. */
-const FIRST_WARM_UP_MS = 1500;
-const WARM_UP_MS = 300;
-const SMALL_VALUE_BYTES = 100;
-const LARGE_ROWS = 80;
-const LARGE_ROW_BYTES = 1000;
 /** 80 KB answers: fewer in flight, or the sockets' buffers rather than the processes set the pace. */
 const LARGE_IN_FLIGHT = 16;
 
@@ -99,13 +104,7 @@ const nodes = info.contactPoints.map((host) => ({ host, port: info.port }));
 const firstNode = nodes[0]!;
 
 const setup = await RawBenchClient.open(firstNode.host, firstNode.port, info.token);
-await setup.query(
-  "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-);
-await setup.query('CREATE TABLE IF NOT EXISTS bench.kv (k int PRIMARY KEY, v text)');
-await setup.query(
-  'CREATE TABLE IF NOT EXISTS bench.big (k int, c int, v text, PRIMARY KEY (k, c))',
-);
+for (const statement of BENCH_SCHEMA) await setup.query(statement);
 await setup.query(`INSERT INTO bench.kv (k, v) VALUES (1, '${'x'.repeat(SMALL_VALUE_BYTES)}')`);
 const rowText = 'x'.repeat(LARGE_ROW_BYTES);
 for (let c = 0; c < LARGE_ROWS; c++) {
@@ -120,16 +119,7 @@ interface Target {
   middle: Child | undefined;
 }
 
-const upstream = [
-  '--contact-points',
-  firstNode.host,
-  '--port',
-  String(firstNode.port),
-  '--username',
-  'token',
-  '--password',
-  info.token,
-];
+const upstream = upstreamArgs(firstNode, info.token);
 async function target(name: CaseName): Promise<Target> {
   switch (name) {
     case 'direct':
@@ -167,11 +157,9 @@ interface Measured extends Record<string, number> {
   loadMicros: number;
 }
 
-const warmed = new Set<string>();
 async function measure(name: CaseName, workload: Workload): Promise<Measured> {
   const t = targets.get(name)!;
-  const warmUpMs = warmed.has(`${name}/${workload}`) ? WARM_UP_MS : FIRST_WARM_UP_MS;
-  warmed.add(`${name}/${workload}`);
+  const warmUp = warmUpMs(`${name}/${workload}`);
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, (_, i) => {
       const e = t.endpoints[i % t.endpoints.length]!;
@@ -182,11 +170,11 @@ async function measure(name: CaseName, workload: Workload): Promise<Measured> {
     clients.map((c) =>
       workload === 'small'
         ? c.prepareExecute('SELECT v FROM bench.kv WHERE k = ?', [encodeInt(1)], true)
-        : c.prepareExecute('SELECT c, v FROM bench.big WHERE k = ?', [encodeInt(1)], true),
+        : c.prepareExecute(LARGE_SELECT, [encodeInt(1)], true),
     ),
   );
   const inFlight = workload === 'small' ? IN_FLIGHT : LARGE_IN_FLIGHT;
-  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + warmUpMs, inFlight)));
+  await Promise.all(clients.map((c, i) => c.run(frames[i]!, Date.now() + warmUp, inFlight)));
 
   const answeredBefore = clients.reduce((n, c) => n + c.answered, 0);
   const bytesBefore = clients.reduce((n, c) => n + c.bytes, 0);
@@ -258,9 +246,7 @@ for (const workload of workloads) {
           figure(m.perSecond),
           figure(m.middleMicros, 1),
           figure(m.middleCores, 2),
-          pipe === undefined || name === 'direct'
-            ? '—'
-            : `${figure(m.middleMicros / pipe.middleMicros, 2)}x`,
+          timesOf(m.middleMicros, pipe?.middleMicros),
           figure(m.nodesMicros, 1),
           figure(m.loadMicros, 1),
         ];

@@ -123,3 +123,17 @@ export async function startProxy(
   );
   return { ...child, port };
 }
+
+/** The proxy's arguments for one node of the simulator as its contact point, with its token. */
+export function upstreamArgs(node: { host: string; port: number }, token: string): string[] {
+  return [
+    '--contact-points',
+    node.host,
+    '--port',
+    String(node.port),
+    '--username',
+    'token',
+    '--password',
+    token,
+  ];
+}

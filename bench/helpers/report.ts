@@ -37,3 +37,9 @@ export function markdownTable(
 export function figure(value: number | undefined, digits = 0): string {
   return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits);
 }
+
+/** `value` as a multiple of `base` ("1.23x"), or "—" when either was not measured. */
+export function timesOf(value: number, base: number | undefined): string {
+  const ratio = base === undefined ? Number.NaN : value / base;
+  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : '—';
+}

@@ -8,15 +8,10 @@ import {
   FrameDecoder,
   type FrameSink,
 } from '../../src/protocol/frame-decoder.js';
+import { v4ResultFrame } from '../helpers/frames.js';
 
 function frame(streamId: number, bodyLength: number, fill: number): Buffer {
-  const f = Buffer.alloc(9 + bodyLength);
-  f.writeUInt8(0x84, 0);
-  f.writeInt16BE(streamId, 2);
-  f.writeUInt8(0x08, 4);
-  f.writeInt32BE(bodyLength, 5);
-  for (let i = 9; i < f.length; i++) f[i] = (fill + i) & 0xff;
-  return f;
+  return v4ResultFrame(streamId, bodyLength, (j) => fill + 9 + j);
 }
 
 const FRAMES = [

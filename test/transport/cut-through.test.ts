@@ -17,6 +17,7 @@ import {
   type SegmentCompression,
 } from '../../src/protocol/segment.js';
 import { FramedSocket } from '../../src/transport/framed-socket.js';
+import { v4ResultFrame } from '../helpers/frames.js';
 
 /** What FramedSocket uses of a net.Socket, in memory: writes are kept, callbacks come later. */
 class MemorySocket extends EventEmitter {
@@ -76,14 +77,8 @@ function random(seed: number): () => number {
 }
 
 function frame(streamId: number, bodyLength: number, seed: number): Buffer {
-  const f = Buffer.alloc(9 + bodyLength);
-  f.writeUInt8(0x84, 0);
-  f.writeInt16BE(streamId, 2);
-  f.writeUInt8(0x08, 4);
-  f.writeInt32BE(bodyLength, 5);
   const next = random(seed);
-  for (let i = 9; i < f.length; i++) f[i] = (next() * 256) | 0;
-  return f;
+  return v4ResultFrame(streamId, bodyLength, () => (next() * 256) | 0);
 }
 
 /** Answers from a node: small ones and large ones (one larger than a segment payload). */

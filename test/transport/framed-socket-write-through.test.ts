@@ -4,9 +4,12 @@
 // destroys the socket. (With v5 segments: test/transport/cut-through.test.ts.)
 
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FramedSocket } from '../../src/transport/framed-socket.js';
+import { v4ResultFrame } from '../helpers/frames.js';
+import { loopbackPair } from '../helpers/sockets.js';
+import { until } from '../helpers/wait.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -16,23 +19,9 @@ afterEach(() => {
 });
 
 async function pair(): Promise<{ serverSocket: Socket; client: Socket }> {
-  const server = createServer();
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [serverSocket] = await accepted;
-  await once(client, 'connect');
-  sockets.push(client, serverSocket);
-  return { serverSocket, client };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const connected = await loopbackPair((server) => servers.push(server));
+  sockets.push(connected.client, connected.serverSocket);
+  return connected;
 }
 
 /** The socket's 'close' (events.once would reject on the 'error' a destroy with an error emits). */
@@ -41,13 +30,7 @@ function closeOf(socket: Socket): Promise<void> {
 }
 
 function frame(streamId: number, bodyLength: number): Buffer {
-  const f = Buffer.alloc(9 + bodyLength, streamId);
-  f.writeUInt8(0x84, 0);
-  f.writeUInt8(0, 1);
-  f.writeInt16BE(streamId, 2);
-  f.writeUInt8(0x08, 4);
-  f.writeInt32BE(bodyLength, 5);
-  return f;
+  return v4ResultFrame(streamId, bodyLength, streamId);
 }
 
 function framed(socket: Socket, counted: { bytes: number }): FramedSocket {

@@ -1,9 +1,11 @@
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeSegments, SegmentDecoder } from '../../src/protocol/segment.js';
 import { FramedSocket } from '../../src/transport/framed-socket.js';
 import { hex } from '../helpers/chunking.js';
+import { loopbackPair } from '../helpers/sockets.js';
+import { until } from '../helpers/wait.js';
 
 const OPTIONS = hex('05 00 0001 05 00000000');
 const STARTUP = hex('05 00 0002 01 00000016 0001 000b 43514c5f56455253494f4e 0005 332e302e30');
@@ -16,29 +18,14 @@ afterEach(() => {
 });
 
 /** A connected pair: `server` side wrapped by the test, `client` a raw socket. */
-async function pair(): Promise<{ serverSocket: Socket; client: Socket }> {
-  const server = createServer();
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [serverSocket] = await accepted;
-  await once(client, 'connect');
-  return { serverSocket, client };
+function pair(): Promise<{ serverSocket: Socket; client: Socket }> {
+  return loopbackPair((server) => servers.push(server));
 }
 
 function collect(socket: Socket): { bytes: () => Buffer } {
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   return { bytes: () => Buffer.concat(chunks) };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('FramedSocket', () => {

@@ -17,6 +17,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificateAuthority, makeServerCertificate } from '../../sim/tls/certs.js';
 import { FramedSocket, flushAllQueued } from '../../src/transport/framed-socket.js';
 import { MAX_SLABS, ReadArena } from '../../src/transport/read-arena.js';
+import { v4ResultFrame } from '../helpers/frames.js';
+import { until } from '../helpers/wait.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -27,11 +29,7 @@ afterEach(() => {
 
 /** A RESULT frame (v4 response) whose body bytes depend on its stream id and position. */
 function answer(streamId: number, bodyLength: number): Buffer {
-  const f = Buffer.alloc(9 + bodyLength, streamId & 0xff);
-  f.writeUInt8(0x84, 0);
-  f.writeInt16BE(streamId, 2);
-  f.writeUInt8(0x08, 4);
-  f.writeInt32BE(bodyLength, 5);
+  const f = v4ResultFrame(streamId, bodyLength, streamId);
   for (let i = 9; i + 4 <= f.length; i += 4096) f.writeUInt32BE(i ^ streamId, i);
   return f;
 }
@@ -63,13 +61,8 @@ async function listen(onConnection: (socket: Socket) => void, tls = false): Prom
   return (server.address() as AddressInfo).port;
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** How long a relay may take (tens of MB through loopback sockets on a busy machine). */
+const WAIT_MS = 20_000;
 
 const noError = (err: Error): void => {
   throw err;
@@ -107,10 +100,10 @@ async function relay(
   });
   const fastClient = connect(clientPort, '127.0.0.1');
   await once(fastClient, 'connect');
-  await until(() => accepted.length === 1, 'the fast client accepted');
+  await until(() => accepted.length === 1, 'the fast client accepted', WAIT_MS);
   const slowClient = connect(clientPort, '127.0.0.1');
   await once(slowClient, 'connect');
-  await until(() => accepted.length === 2, 'the slow client accepted');
+  await until(() => accepted.length === 2, 'the slow client accepted', WAIT_MS);
   sockets.push(fastClient, slowClient);
   slowClient.pause();
   const fastChunks: Buffer[] = [];
@@ -147,9 +140,9 @@ async function relay(
   const expectedFast = Buffer.concat(answers.filter((a) => (a.readInt16BE(2) & 1) === 0));
   const expectedSlow = Buffer.concat(answers.filter((a) => (a.readInt16BE(2) & 1) === 1));
   const received = (chunks: Buffer[]): number => chunks.reduce((n, c) => n + c.length, 0);
-  await until(() => received(fastChunks) >= expectedFast.length, 'the fast client');
+  await until(() => received(fastChunks) >= expectedFast.length, 'the fast client', WAIT_MS);
   slowClient.resume();
-  await until(() => received(slowChunks) >= expectedSlow.length, 'the slow client');
+  await until(() => received(slowChunks) >= expectedSlow.length, 'the slow client', WAIT_MS);
   expect(Math.max(slabsSeen, arena.slabCount)).toBeLessThanOrEqual(MAX_SLABS);
   return {
     fast: [Buffer.concat(fastChunks), expectedFast],

@@ -36,6 +36,7 @@ import {
   startFakeNode,
 } from './fake-node.js';
 import type { FakeNode, FakeNodeOptions } from './fake-node.js';
+import { until } from '../helpers/wait.js';
 
 const nodes: FakeNode[] = [];
 const connections: UpstreamConnection[] = [];
@@ -91,14 +92,6 @@ async function connectError(
 }
 
 // Date.now(), not performance.now(): the heartbeat tests fake the latter.
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** One event-loop turn: setImmediate callbacks queued before this one (flushes) have run. */
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -10,6 +10,7 @@ import { UpstreamConnection } from '../../src/upstream/connection.js';
 import type { ResponseHandler } from '../../src/upstream/connection.js';
 import { rawQueryFrame, startFakeNode } from './fake-node.js';
 import type { FakeNode } from './fake-node.js';
+import { until } from '../helpers/wait.js';
 
 const nodes: FakeNode[] = [];
 const connections: UpstreamConnection[] = [];
@@ -17,14 +18,6 @@ afterEach(async () => {
   for (const c of connections.splice(0)) c.close();
   for (const n of nodes.splice(0)) await n.close();
 });
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function setup(): Promise<{ node: FakeNode; connection: UpstreamConnection }> {
   const node = await startFakeNode();

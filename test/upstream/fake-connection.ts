@@ -259,11 +259,5 @@ export function recordingLogger(): { logger: Logger; lines: () => LogLine[] } {
   };
 }
 
-/** Waits until `check()` holds, polling; fails after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+/** Waits until `check()` holds, polling; fails after a bound (test/helpers/wait.ts). */
+export { until } from '../helpers/wait.js';
