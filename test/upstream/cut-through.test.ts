@@ -3,12 +3,12 @@
 // handler that declines gets the whole frame, and a connection lost mid-frame aborts the sink.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { HEADER_LENGTH, Opcode, ProtocolVersion } from '../../src/protocol/constants.js';
+import { HEADER_LENGTH, Opcode } from '../../src/protocol/constants.js';
 import type { FrameSink } from '../../src/protocol/frame-decoder.js';
 import { encodeQuery } from '../../src/protocol/messages/query.js';
-import { UpstreamConnection } from '../../src/upstream/connection.js';
+import type { UpstreamConnection } from '../../src/upstream/connection.js';
 import type { ResponseHandler } from '../../src/upstream/connection.js';
-import { rawQueryFrame, startFakeNode } from './fake-node.js';
+import { connectTo, rawQueryFrame, startFakeNode } from './fake-node.js';
 import type { FakeNode } from './fake-node.js';
 import { until } from '../helpers/wait.js';
 
@@ -22,14 +22,7 @@ afterEach(async () => {
 async function setup(): Promise<{ node: FakeNode; connection: UpstreamConnection }> {
   const node = await startFakeNode();
   nodes.push(node);
-  const connection = await UpstreamConnection.connect({
-    endpoint: node.endpoint,
-    version: ProtocolVersion.V4,
-    connectTimeoutMs: 3000,
-    heartbeatIntervalMs: 0,
-    idleTimeoutMs: 0,
-    maxFrameLength: 1 << 24,
-  });
+  const connection = await connectTo(node, { maxFrameLength: 1 << 24 });
   connections.push(connection);
   return { node, connection };
 }

@@ -41,6 +41,10 @@ import { supportedFrame } from '../../src/protocol/messages/supported.js';
 import { FramedSocket } from '../../src/transport/framed-socket.js';
 import { contactPointEndpoint } from '../../src/upstream/endpoint.js';
 import type { Endpoint } from '../../src/upstream/endpoint.js';
+import {
+  UpstreamConnection,
+  type UpstreamConnectionOptions,
+} from '../../src/upstream/connection.js';
 
 export const DSE_AUTHENTICATOR = 'com.datastax.bdp.cassandra.auth.DseAuthenticator';
 export const PASSWORD_AUTHENTICATOR = 'org.apache.cassandra.auth.PasswordAuthenticator';
@@ -349,4 +353,23 @@ export function rawQueryFrame(version: number, body: Buffer, flags = 0, streamId
   frame.writeInt32BE(body.length, 5);
   body.copy(frame, HEADER_LENGTH);
   return frame;
+}
+
+/**
+ * A v4 UpstreamConnection to `node` without heartbeats or idle timeout, frames up to 1 MiB;
+ * `options` adds to or overrides that.
+ */
+export function connectTo(
+  node: FakeNode,
+  options: Partial<UpstreamConnectionOptions> = {},
+): Promise<UpstreamConnection> {
+  return UpstreamConnection.connect({
+    endpoint: node.endpoint,
+    version: ProtocolVersion.V4,
+    connectTimeoutMs: 3000,
+    heartbeatIntervalMs: 0,
+    idleTimeoutMs: 0,
+    maxFrameLength: 1 << 20,
+    ...options,
+  });
 }

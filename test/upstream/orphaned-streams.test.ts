@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, Opcode, ProtocolVersion } from '../../src/protocol/constants.js';
 import { decodeError, errorFrame } from '../../src/protocol/messages/error.js';
 import { encodeQuery } from '../../src/protocol/messages/query.js';
-import { UpstreamConnection } from '../../src/upstream/connection.js';
+import type { UpstreamConnection } from '../../src/upstream/connection.js';
 import type { ResponseHandler } from '../../src/upstream/pooled-connection.js';
 import { DEFAULT_MAX_ORPHANED_STREAMS } from '../../src/upstream/node-pool.js';
 import {
@@ -22,7 +22,7 @@ import {
   until,
   voidResult,
 } from './fake-connection.js';
-import { rawQueryFrame, startFakeNode, type FakeNode } from './fake-node.js';
+import { connectTo, rawQueryFrame, startFakeNode, type FakeNode } from './fake-node.js';
 
 const nodes: FakeNode[] = [];
 const connections: UpstreamConnection[] = [];
@@ -120,14 +120,7 @@ describe('UpstreamConnection against a node', () => {
   async function open(): Promise<{ node: FakeNode; connection: UpstreamConnection }> {
     const node = await startFakeNode();
     nodes.push(node);
-    const connection = await UpstreamConnection.connect({
-      endpoint: node.endpoint,
-      version: ProtocolVersion.V4,
-      connectTimeoutMs: 3000,
-      heartbeatIntervalMs: 0,
-      idleTimeoutMs: 0,
-      maxFrameLength: 1 << 20,
-    });
+    const connection = await connectTo(node);
     connections.push(connection);
     return { node, connection };
   }

@@ -13,7 +13,7 @@ import { encodeQuery } from '../../src/protocol/messages/query.js';
 import { resultFrame } from '../../src/protocol/messages/result.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { FramedSocket } from '../../src/transport/framed-socket.js';
-import { UpstreamConnection } from '../../src/upstream/connection.js';
+import type { UpstreamConnection } from '../../src/upstream/connection.js';
 import { NodePool } from '../../src/upstream/node-pool.js';
 import type { ResponseHandler } from '../../src/upstream/pooled-connection.js';
 import { PreparedCache } from '../../src/upstream/prepared-cache.js';
@@ -29,7 +29,7 @@ import {
   until,
   voidResult,
 } from './fake-connection.js';
-import { rawQueryFrame, startFakeNode } from './fake-node.js';
+import { connectTo, rawQueryFrame, startFakeNode } from './fake-node.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -109,14 +109,7 @@ describe('UpstreamConnection closing', () => {
   it('tells each request whether its frame was written', async () => {
     const node = await startFakeNode();
     cleanups.push(() => node.close());
-    const connection = await UpstreamConnection.connect({
-      endpoint: node.endpoint,
-      version: ProtocolVersion.V4,
-      connectTimeoutMs: 3000,
-      heartbeatIntervalMs: 0,
-      idleTimeoutMs: 0,
-      maxFrameLength: 1 << 20,
-    });
+    const connection = await connectTo(node);
     cleanups.push(() => connection.close());
     node.pauseReading();
     const closes: { what: string; unsent: boolean | undefined }[] = [];
@@ -238,15 +231,7 @@ describe('end to end over real connections', () => {
             logger: silentLogger(),
             warmUp: () => Promise.resolve(),
             connect: async (onClose) => {
-              const c = await UpstreamConnection.connect({
-                endpoint: node.endpoint,
-                version: ProtocolVersion.V4,
-                connectTimeoutMs: 3000,
-                heartbeatIntervalMs: 0,
-                idleTimeoutMs: 0,
-                maxFrameLength: 1 << 20,
-                onClose: (_c, error) => onClose(error),
-              });
+              const c = await connectTo(node, { onClose: (_c, error) => onClose(error) });
               opened.push(c);
               return c;
             },
