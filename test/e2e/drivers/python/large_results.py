@@ -10,14 +10,13 @@ Usage: large_results.py '<json options>'
            table, rows, fetch_size
 """
 import json
-import socket
+import os
 import sys
 
-from cassandra import ConsistencyLevel
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
-from cassandra.policies import RoundRobinPolicy
 from cassandra.query import SimpleStatement
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scenario import connect  # noqa: E402
 
 
 def value_size(c):
@@ -39,23 +38,8 @@ def expected_value(c):
 
 def main():
     opts = json.loads(sys.argv[1])
-    profile = ExecutionProfile(
-        load_balancing_policy=RoundRobinPolicy(),
-        consistency_level=ConsistencyLevel.LOCAL_QUORUM,
-        request_timeout=60,
-    )
-    kwargs = dict(
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        protocol_version=opts["protocol"],
-        connect_timeout=15,
-        control_connection_timeout=15,
-        sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-        auth_provider=PlainTextAuthProvider("token", opts["token"]),
-    )
-    if opts.get("compression") is not None:
-        kwargs["compression"] = opts["compression"]
-    cluster = Cluster([opts["host"]], port=opts["port"], **kwargs)
-    session = cluster.connect()
+    # Pages of large answers: more time per request than scenario.py's default.
+    cluster, session = connect(dict(opts, request_timeout=60))
     statement = SimpleStatement(
         "SELECT c, v FROM %s.%s WHERE k = 1" % (opts["keyspace"], opts["table"]),
         fetch_size=opts["fetch_size"],

@@ -34,7 +34,7 @@ def connect(opts):
     profile = ExecutionProfile(
         load_balancing_policy=RoundRobinPolicy(),
         consistency_level=ConsistencyLevel.LOCAL_QUORUM,
-        request_timeout=30,
+        request_timeout=opts.get("request_timeout", 30),
     )
     kwargs = dict(
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
